@@ -6,9 +6,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod error;
 pub mod id;
 pub mod model;
+pub mod notify;
 pub mod schedule;
 pub mod store;
 pub mod text;
