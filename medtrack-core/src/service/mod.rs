@@ -24,6 +24,8 @@ use crate::password::{PasswordHasher, PasswordParams};
 use crate::policy::{decide, Decision, Principal, Request};
 use crate::store::{Effects, Store};
 
+#[cfg(feature = "testkit")]
+pub(crate) use accounts::hash_token;
 pub use accounts::{LoginSession, NewAccount, Profile, ProfileUpdate};
 pub use admin::AccountSummary;
 pub use appointments::{AppointmentFilter, BookingRequest, DoctorSummary};
