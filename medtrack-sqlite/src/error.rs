@@ -16,9 +16,14 @@ const BACKEND: &str = "sqlite";
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 
-/// Why a database could not be opened. Nothing was written to the file in any of these cases
-/// except [`OpenError::Driver`] and [`OpenError::Migrate`], which may fail part-way through
-/// a first migration (each migration runs in its own transaction, so none is half-applied).
+/// Why a database could not be opened.
+///
+/// [`NotADatabase`](Self::NotADatabase) and [`Corrupt`](Self::Corrupt) leave the file and its
+/// directory exactly as they were. [`SchemaTooNew`](Self::SchemaTooNew) leaves the database
+/// file byte for byte as it was, though SQLite's read-only look at a WAL database may create
+/// its empty `-wal` and `-shm` side files. [`Driver`](Self::Driver) and
+/// [`Migrate`](Self::Migrate) may stop between two migrations; each runs in its own
+/// transaction, so none is ever half-applied.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {

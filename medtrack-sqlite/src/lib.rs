@@ -26,7 +26,8 @@
 //! with SQLite's header is refused with [`OpenError::NotADatabase`] without SQLite ever
 //! opening it; one that SQLite cannot read is refused with [`OpenError::Corrupt`] after a
 //! read-only look; a database migrated by a newer build is refused with
-//! [`OpenError::SchemaTooNew`], also read-only. In each case the file is left as it was.
+//! [`OpenError::SchemaTooNew`], also read-only. The database file is left byte for byte as it
+//! was (see [`OpenError`] for the side files SQLite may create).
 //!
 //! ## Pragmas
 //!

@@ -123,11 +123,12 @@ impl SqliteStore {
         MIGRATOR.run(&mut *conn).await.map_err(migrate_error)
     }
 
-    /// Waits for running operations and closes every connection. Operations after this fail
+    /// Waits for running operations and closes every connection, the writer last so that it
+    /// checkpoints the write-ahead log into the database file. Operations after this fail
     /// with a non-retryable `Unavailable` error.
     pub async fn close(&self) {
-        self.writer.close().await;
         self.reader.close().await;
+        self.writer.close().await;
     }
 
     /// The pool of the single writer connection, for administrative work such as backups.
