@@ -312,6 +312,46 @@ fn push_filters(
     Ok(())
 }
 
+/// Whether an appointment gives the doctor a care relationship with the patient; served by
+/// `appointments_doctor_patient`.
+const CARE_SQL: &str = "SELECT EXISTS (SELECT 1 FROM appointments WHERE doctor_id = ? \
+    AND patient_id = ? AND (status IN ('booked', 'completed', 'no_show') \
+    OR (status = 'cancelled' AND cancelled_at >= start_at)))";
+
+/// A doctor's booked appointments starting in a range; served by `appointments_doctor_start`.
+fn booked_sql() -> String {
+    format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE doctor_id = ? \
+         AND start_at >= ? AND start_at < ? AND status = 'booked' ORDER BY start_at, id"
+    )
+}
+
+/// One page of a party's appointments; served by the party's `(…_id, start_at, id)` index.
+fn list_query(
+    query: &AppointmentQuery,
+    page: &PageRequest,
+) -> Result<QueryBuilder<'static, Sqlite>, SqliteError> {
+    let (order, after) = if query.ascending {
+        ("ASC", ">")
+    } else {
+        ("DESC", "<")
+    };
+    let mut sql = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE 1"
+    ));
+    push_filters(&mut sql, query)?;
+    if let Some(cursor) = &page.cursor {
+        let (start, id) = parse_cursor(cursor)?;
+        sql.push(format!(" AND (start_at, id) {after} ("))
+            .push_bind(start);
+        sql.push(", ").push_bind(id.to_string()).push(")");
+    }
+    sql.push(format!(" ORDER BY start_at {order}, id {order} LIMIT "))
+        .push_bind(limit_plus_one(page));
+
+    Ok(sql)
+}
+
 impl SqliteStore {
     async fn insert_booking(
         &self,
@@ -374,11 +414,7 @@ impl SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Appointment>, SqliteError> {
-        let sql = format!(
-            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE doctor_id = ? \
-             AND start_at >= ? AND start_at < ? AND status = 'booked' ORDER BY start_at, id"
-        );
-        let rows: Vec<AppointmentRow> = sqlx::query_as(&sql)
+        let rows: Vec<AppointmentRow> = sqlx::query_as(&booked_sql())
             .bind(doctor.to_string())
             .bind(codec::instant(from)?)
             .bind(codec::instant(to)?)
@@ -392,24 +428,7 @@ impl SqliteStore {
         query: &AppointmentQuery,
         page: PageRequest,
     ) -> Result<Page<Appointment>, SqliteError> {
-        let (order, after) = if query.ascending {
-            ("ASC", ">")
-        } else {
-            ("DESC", "<")
-        };
-        let mut sql = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE 1"
-        ));
-        push_filters(&mut sql, query)?;
-        if let Some(cursor) = &page.cursor {
-            let (start, id) = parse_cursor(cursor)?;
-            sql.push(format!(" AND (start_at, id) {after} ("))
-                .push_bind(start);
-            sql.push(", ").push_bind(id.to_string()).push(")");
-        }
-        sql.push(format!(" ORDER BY start_at {order}, id {order} LIMIT "))
-            .push_bind(limit_plus_one(&page));
-
+        let mut sql = list_query(query, &page)?;
         let rows: Vec<AppointmentRow> = sql.build_query_as().fetch_all(self.read_pool()).await?;
         let items = rows
             .into_iter()
@@ -419,15 +438,11 @@ impl SqliteStore {
     }
 
     async fn care_exists(&self, doctor: DoctorId, patient: PatientId) -> Result<bool, SqliteError> {
-        let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM appointments WHERE doctor_id = ? AND patient_id = ? \
-             AND (status IN ('booked', 'completed', 'no_show') \
-             OR (status = 'cancelled' AND cancelled_at >= start_at)))",
-        )
-        .bind(doctor.to_string())
-        .bind(patient.to_string())
-        .fetch_one(self.read_pool())
-        .await?;
+        let found: bool = sqlx::query_scalar(CARE_SQL)
+            .bind(doctor.to_string())
+            .bind(patient.to_string())
+            .fetch_one(self.read_pool())
+            .await?;
         Ok(found)
     }
 }
@@ -482,5 +497,68 @@ impl AppointmentStore for SqliteStore {
         patient: PatientId,
     ) -> StoreResult<bool> {
         Ok(self.care_exists(doctor, patient).await?)
+    }
+}
+
+#[cfg(test)]
+mod query_plans {
+    use super::*;
+
+    /// SQLite's plan for `sql`, one line per step.
+    async fn plan(store: &SqliteStore, sql: &str) -> Vec<String> {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for _ in 0..sql.matches('?').count() {
+            query = query.bind(None::<String>);
+        }
+        let rows = query.fetch_all(store.read_pool()).await.unwrap();
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    fn assert_uses_index(plan: &[String], index: &str) {
+        assert!(
+            plan.iter().any(|step| step.contains(index)),
+            "expected {index} in {plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|step| step.starts_with("SCAN appointments")),
+            "full scan in {plan:?}"
+        );
+    }
+
+    fn query(party: Party, ascending: bool) -> AppointmentQuery {
+        AppointmentQuery {
+            party,
+            status: Some(AppointmentStatus::Booked),
+            from: None,
+            to: None,
+            ascending,
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_of_appointments_search_an_index_and_never_scan() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let page = PageRequest {
+            cursor: Some(format!(
+                "2027-01-04T09:00:00.000000000Z/{}",
+                AppointmentId::new()
+            )),
+            limit: 10,
+        };
+        let by_doctor = list_query(&query(Party::Doctor(DoctorId::new()), false), &page).unwrap();
+        let by_patient = list_query(&query(Party::Patient(PatientId::new()), true), &page).unwrap();
+
+        let booked = plan(&store, &booked_sql()).await;
+        let doctor_list = plan(&store, by_doctor.sql()).await;
+        let patient_list = plan(&store, by_patient.sql()).await;
+        let care = plan(&store, CARE_SQL).await;
+
+        assert_uses_index(&booked, "appointments_doctor_start");
+        assert_uses_index(&doctor_list, "appointments_doctor_start");
+        assert_uses_index(&patient_list, "appointments_patient_start");
+        assert_uses_index(&care, "appointments_doctor_patient");
     }
 }
