@@ -6,6 +6,7 @@ use std::path::Path;
 
 use chrono::Duration;
 use common::*;
+use medtrack_core::error::StoreError;
 use medtrack_core::model::{Appointment, User};
 use medtrack_core::store::{
     AccountStore, AppointmentQuery, AppointmentStore, Effects, OutboxStore, PageRequest, Party,
@@ -182,4 +183,37 @@ async fn a_bad_url_is_refused() {
         .unwrap_err();
 
     assert!(matches!(err, OpenError::InvalidUrl(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_write_lock_held_by_another_connection_is_a_retryable_unavailable() {
+    use sqlx::Connection;
+
+    let options = SqliteStoreOptions::default().busy_timeout(std::time::Duration::from_millis(100));
+    let db = TestDb::with_options(options).await;
+    let url = format!("sqlite://{}", db.path.display());
+    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    let user = patient("late@example.org");
+    let blocked = db.store.create_user(&user, Effects::default()).await;
+
+    assert!(
+        matches!(
+            blocked,
+            Err(StoreError::Unavailable {
+                retryable: true,
+                ..
+            })
+        ),
+        "{blocked:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    db.store
+        .create_user(&user, Effects::default())
+        .await
+        .unwrap();
 }
