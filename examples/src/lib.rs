@@ -11,4 +11,5 @@
 mod catalog;
 pub mod demo;
 pub mod summary;
+pub mod web;
 pub mod week;
