@@ -263,18 +263,25 @@ async fn sign_in(client: &Client, base: &str, email: &str) {
     follow(client, "form[action='/login'] button[type='submit']").await;
 }
 
-async fn book(client: &Client, slot_css: &str, reason: &str) {
+/// Books the slot `slot_css` finds and returns the address of its confirmation page.
+async fn book(client: &Client, slot_css: &str, reason: &str) -> String {
     follow(client, slot_css).await;
     assert!(
         path(client).await.ends_with("/confirm"),
         "the confirmation page opens"
     );
+    let confirmation = client
+        .current_url()
+        .await
+        .expect("a current url")
+        .to_string();
     fill(client, "reason", reason).await;
     follow(client, "button[name='start']").await;
     assert_eq!(path(client).await, "/patient");
     assert!(page_text(client)
         .await
         .contains("Your appointment is booked."));
+    confirmation
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,7 +369,7 @@ async fn journey(client: &Client, base: &str, clock: &ManualClock) -> Result<(),
     }
     save_screenshot(client, "booking.png").await;
 
-    book(
+    let _ = book(
         client,
         ".day-col:nth-child(1) a.slot",
         "Chest tightness when climbing stairs",
@@ -372,7 +379,7 @@ async fn journey(client: &Client, base: &str, clock: &ManualClock) -> Result<(),
         .goto(slots_page.as_str())
         .await
         .map_err(|e| e.to_string())?;
-    book(
+    let taken = book(
         client,
         ".day-col:nth-child(3) a.slot",
         "Follow-up on the ECG",
@@ -446,6 +453,24 @@ async fn journey(client: &Client, base: &str, clock: &ManualClock) -> Result<(),
         specialty: "",
     };
     register(client, base, &other).await;
+
+    // The slot Jonas took is refused with the reason and the next free times.
+    client.goto(&taken).await.map_err(|e| e.to_string())?;
+    fill(client, "reason", "Palpitations at night").await;
+    follow(client, "button[name='start']").await;
+    let text = page_text(client).await;
+    if !text.contains("This slot was just taken. Here are the next free ones.") {
+        return Err("a taken slot is refused with the reason".to_owned());
+    }
+    let offered = client
+        .find_all(Locator::Css(".alternatives button.slot"))
+        .await
+        .map_err(|e| e.to_string())?;
+    if offered.is_empty() {
+        return Err("a refused booking offers the next free slots".to_owned());
+    }
+    save_screenshot(client, "booking-refused.png").await;
+
     client
         .goto(record_url.as_str())
         .await
