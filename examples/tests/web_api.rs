@@ -925,6 +925,16 @@ async fn openapi_documents_every_route_and_healthz_answers() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["status"], "ok");
     let reply = app
+        .send(Request::get("/api/login").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed".to_owned()
+        )
+    );
+    let reply = app
         .send(
             Request::get("/api/nothing-here")
                 .body(Body::empty())
