@@ -6,11 +6,22 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod booking;
 pub mod clock;
+pub mod dispatch;
 pub mod error;
 pub mod id;
 pub mod model;
 pub mod notify;
+pub mod password;
+pub mod policy;
 pub mod schedule;
+mod service;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod text;
+
+pub use error::{BookingRefusal, Error, Result};
+pub use policy::Principal;
+pub use service::*;
