@@ -8,6 +8,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::CancellationReason;
 use medtrack_core::error::{BoxError, ConflictKind, Entity, StoreError};
@@ -128,6 +129,7 @@ impl From<DynamoError> for StoreError {
 pub(crate) struct ServiceFailure {
     operation: &'static str,
     code: Option<String>,
+    status: Option<u16>,
     request_id: Option<String>,
 }
 
@@ -135,6 +137,9 @@ impl fmt::Display for ServiceFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let code = self.code.as_deref().unwrap_or("no error code");
         write!(f, "DynamoDB {} failed: {code}", self.operation)?;
+        if let Some(status) = self.status {
+            write!(f, ", HTTP {status}")?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " (request {id})")?;
         }
@@ -142,16 +147,18 @@ impl fmt::Display for ServiceFailure {
     }
 }
 
-/// Maps any SDK error: busy and throttling codes, timeouts and connection failures become
-/// `Unavailable`, everything else a [`ServiceFailure`].
-pub(crate) fn sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> DynamoError
+/// Maps any SDK error: busy and throttling codes, server errors (HTTP 5xx), timeouts and
+/// connection failures become `Unavailable`, everything else a [`ServiceFailure`]. The SDK
+/// has already retried all of these as far as its retry policy allows.
+pub(crate) fn sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> DynamoError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
+    let status = err.raw_response().map(|raw| raw.status().as_u16());
     let failure = ServiceFailure {
         operation,
         code: err.code().map(str::to_owned),
+        status,
         request_id: err.meta().extra("aws_request_id").map(str::to_owned),
     };
 
@@ -159,7 +166,9 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             DynamoError::Unavailable(Box::new(err))
         }
-        _ if is_busy(failure.code.as_deref()) => DynamoError::Unavailable(Box::new(failure)),
+        _ if is_busy(failure.code.as_deref()) || status.is_some_and(|s| s >= 500) => {
+            DynamoError::Unavailable(Box::new(failure))
+        }
         _ => DynamoError::Service(failure),
     }
 }
