@@ -19,10 +19,14 @@ use medtrack_dynamo::{DynamoSettings, DynamoStore};
 pub const START_HINT: &str =
     "AWS_ENDPOINT_URL is not set: run `export AWS_ENDPOINT_URL=$(scripts/dynamodb-local)` (or use scripts/test)";
 
-/// The AWS configuration of a test: the endpoint from `AWS_ENDPOINT_URL`, which must be set,
-/// and dummy credentials and region unless the environment gives its own.
+/// The AWS configuration of a test: the endpoint from `AWS_ENDPOINT_URL` (or
+/// `AWS_ENDPOINT_URL_DYNAMODB`), one of which must be set, and dummy credentials and region
+/// unless the environment gives its own.
 pub async fn aws() -> SdkConfig {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+    let endpoint_set = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    if !endpoint_set {
         panic!("{START_HINT}");
     }
 
