@@ -16,7 +16,7 @@ use medtrack_core::text::Email;
 use tracing::instrument;
 
 use crate::error::{sdk, DynamoError, ItemRole};
-use crate::item::{body, key_item, n, record_item, s, string, Item};
+use crate::item::{body, key_item, n, number, record_item, s, string, Item};
 use crate::keys::{self, GSI1_PK, GSI1_SK, SHARDS, TTL};
 use crate::query::{self, Filter, Range, Source};
 use crate::store::DynamoStore;
@@ -28,6 +28,7 @@ const STATUS: &str = "status";
 const VERSION: &str = "version";
 const LAST_SEEN_AT: &str = "last_seen_at";
 const EXPIRES_AT: &str = "expires_at";
+const EMAIL: &str = "email";
 
 /// Sessions are never named in errors: their key is a token hash.
 const SESSION_ID: &str = "<redacted>";
@@ -38,6 +39,7 @@ fn user_item(user: &User) -> Result<Item, DynamoError> {
     item.insert(ROLE.into(), s(user.role.as_str()));
     item.insert(STATUS.into(), s(status.as_str().unwrap_or_default()));
     item.insert(VERSION.into(), n(user.version));
+    item.insert(EMAIL.into(), s(user.email.as_ref()));
     let shard = keys::shard_of(user.id.as_uuid());
     item.insert(GSI1_PK.into(), s(keys::users_shard(shard)));
     item.insert(GSI1_SK.into(), s(user.email.as_ref()));
@@ -69,9 +71,13 @@ impl DynamoStore {
             .put_item()
             .table_name(self.table())
             .set_item(Some(user_item(user)?))
-            .condition_expression("attribute_exists(PK) AND #version = :expected")
+            .condition_expression(
+                "attribute_exists(PK) AND #version = :expected AND #email = :email",
+            )
             .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#email", EMAIL)
             .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_values(":email", s(user.email.as_ref()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -80,18 +86,27 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    Err(match failed.item() {
-                        Some(_) => DynamoError::Conflict(ConflictKind::StaleVersion),
-                        None => DynamoError::NotFound {
-                            entity: Entity::User,
-                            id: user.id.to_string(),
-                        },
-                    })
+                    Err(update_refusal(user, expected, failed.item()))
                 }
                 _ => Err(sdk("PutItem", err)),
             },
         }
     }
+}
+
+/// Why a conditional account update failed, from the item as it was stored: a missing
+/// account, then a stale version, then a changed email.
+fn update_refusal(user: &User, expected: u64, stored: Option<&Item>) -> DynamoError {
+    let Some(item) = stored else {
+        return DynamoError::NotFound {
+            entity: Entity::User,
+            id: user.id.to_string(),
+        };
+    };
+    if number::<u64>(item, VERSION).ok() != Some(expected) {
+        return DynamoError::Conflict(ConflictKind::StaleVersion);
+    }
+    DynamoError::Unsupported("changing an account's email")
 }
 
 #[async_trait]

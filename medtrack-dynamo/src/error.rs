@@ -81,6 +81,9 @@ pub(crate) enum DynamoError {
     /// A write would need more items than one transaction may hold.
     #[error("the write needs {0} items, more than one transaction holds")]
     TooManyItems(usize),
+    /// The operation is not supported by this backend.
+    #[error("dynamodb does not support {0}")]
+    Unsupported(&'static str),
     /// Releasing a time cell found it held by another appointment.
     #[error("a released time cell is held by another appointment")]
     ClaimMismatch,
@@ -110,6 +113,10 @@ impl From<DynamoError> for StoreError {
             DynamoError::Unavailable(source) => StoreError::Unavailable {
                 retryable: true,
                 source,
+            },
+            DynamoError::Unsupported(operation) => StoreError::Unsupported {
+                backend: BACKEND,
+                operation,
             },
             DynamoError::Contended => StoreError::Unavailable {
                 retryable: true,

@@ -369,6 +369,12 @@ async fn accounts_are_found_by_id_and_email_and_updated_by_version() {
     assert_eq!(store.user(account.id).await.unwrap().version, 2);
     let kind = conflict(store.update_user(&account, 1).await);
     assert_eq!(kind, ConflictKind::StaleVersion);
+    let mut renamed = account.clone();
+    renamed.email = medtrack_core::text::Email::parse("new@example.org").unwrap();
+    assert!(matches!(
+        store.update_user(&renamed, 2).await,
+        Err(StoreError::Unsupported { .. })
+    ));
     let stranger = user(Role::Patient, "stranger@example.org");
     assert!(matches!(
         store.update_user(&stranger, 1).await,
