@@ -122,8 +122,6 @@ impl DynamoStore {
         after: &Appointment,
     ) -> Result<(), DynamoError> {
         let (release, take) = claim_changes(before, after);
-        let mut take = take;
-        take.sort_by_key(|claim| matches!(claim.owner, ClaimOwner::Patient(_)));
 
         for claim in &take {
             let item = claim_item(claim, after.id);
@@ -193,6 +191,32 @@ impl DynamoStore {
             (true, false) => txn.delete(self.table(), &key, None, ItemRole::Plain),
             _ => Ok(()),
         }
+    }
+
+    /// Adds a diagnosis version: its marker under the appointment, which must be new, and the
+    /// record item in the patient's partition.
+    fn stage_diagnosis(
+        &self,
+        txn: &mut Transaction,
+        diagnosis: &Diagnosis,
+    ) -> Result<(), DynamoError> {
+        let (appointment, version) = (diagnosis.appointment_id, diagnosis.version);
+        let marker = key_item(&keys::diagnosis_marker(appointment, version));
+        txn.put(
+            self.table(),
+            marker,
+            Some(Condition::absent()),
+            ItemRole::Fresh,
+        )?;
+
+        let key = keys::diagnosis(
+            diagnosis.patient_id,
+            diagnosis.authored_at,
+            appointment,
+            version,
+        );
+        let item = record_item(&key, "diagnosis", diagnosis)?;
+        txn.put(self.table(), item, None, ItemRole::Plain)
     }
 
     /// The stored appointment, checked against the version a change was decided on.
@@ -359,28 +383,7 @@ impl RecordStore for DynamoStore {
         };
         let mut txn = self.transaction_with(&effects)?;
 
-        let marker = key_item(&keys::diagnosis_marker(
-            diagnosis.appointment_id,
-            diagnosis.version,
-        ));
-        txn.put(
-            self.table(),
-            marker,
-            Some(Condition::absent()),
-            ItemRole::Fresh,
-        )?;
-        let key = keys::diagnosis(
-            diagnosis.patient_id,
-            diagnosis.authored_at,
-            diagnosis.appointment_id,
-            diagnosis.version,
-        );
-        txn.put(
-            self.table(),
-            record_item(&key, "diagnosis", diagnosis)?,
-            None,
-            ItemRole::Plain,
-        )?;
+        self.stage_diagnosis(&mut txn, diagnosis)?;
         if let Some(update) = &completes {
             let guard = Guard::Version(update.expected_version);
             self.stage_appointment(&mut txn, current.as_ref(), &update.appointment, guard)?;

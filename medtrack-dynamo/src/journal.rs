@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use medtrack_core::error::{ConflictKind, Entity};
 use medtrack_core::id::{EventId, PatientId};
@@ -158,56 +158,79 @@ impl DynamoStore {
         }
     }
 
-    /// Applies `update` to an event if `owner` holds its lease.
+    /// Applies `change` to an event if `owner` holds its lease.
     async fn update_leased(
         &self,
         id: EventId,
         owner: &str,
-        update: &str,
-        values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+        change: LeasedChange,
     ) -> Result<(), DynamoError> {
         let mut request = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_item(&keys::event(id))))
-            .update_expression(update)
+            .update_expression(change.update)
             .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", LEASE_OWNER)
-            .expression_attribute_names("#until", LEASE_UNTIL)
-            .expression_attribute_names("#gpk", GSI1_PK)
-            .expression_attribute_names("#gsk", GSI1_SK)
             .expression_attribute_values(":owner", s(owner))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        for (placeholder, value) in values {
-            request = request.expression_attribute_values(placeholder, value);
+        for (placeholder, name) in change.names {
+            request = request.expression_attribute_names(placeholder, name);
         }
-        let names = [
-            ("#status", STATUS),
-            ("#delivered", DELIVERED_AT),
-            ("#attempts", ATTEMPTS),
-            ("#next", NEXT_ATTEMPT_AT),
-        ];
-        for (placeholder, name) in names {
-            if update.contains(placeholder) {
-                request = request.expression_attribute_names(placeholder, name);
-            }
+        for (placeholder, value) in change.values {
+            request = request.expression_attribute_values(placeholder, value);
         }
 
         match request.send().await {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                    Err(match failed.item() {
-                        Some(_) => DynamoError::Conflict(ConflictKind::LeaseLost),
-                        None => DynamoError::NotFound {
-                            entity: Entity::Event,
-                            id: id.to_string(),
-                        },
-                    })
+                    Err(lease_refusal(id, failed.item().is_some()))
                 }
                 _ => Err(sdk("UpdateItem", err)),
             },
+        }
+    }
+}
+
+/// An update of a leased event: it always drops the lease (`#owner`, `#until`) and names
+/// the index attributes as `#gpk` and `#gsk`.
+struct LeasedChange {
+    update: &'static str,
+    names: Vec<(&'static str, &'static str)>,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl LeasedChange {
+    fn new(update: &'static str, names: &[(&'static str, &'static str)]) -> Self {
+        let mut all = vec![
+            ("#owner", LEASE_OWNER),
+            ("#until", LEASE_UNTIL),
+            ("#gpk", GSI1_PK),
+            ("#gsk", GSI1_SK),
+        ];
+        all.extend_from_slice(names);
+        Self {
+            update,
+            names: all,
+            values: Vec::new(),
+        }
+    }
+
+    fn value(mut self, placeholder: &'static str, value: AttributeValue) -> Self {
+        self.values.push((placeholder, value));
+        self
+    }
+}
+
+/// Why a lease-guarded update failed: the event is gone, or someone else holds it.
+fn lease_refusal(id: EventId, event_exists: bool) -> DynamoError {
+    if event_exists {
+        DynamoError::Conflict(ConflictKind::LeaseLost)
+    } else {
+        DynamoError::NotFound {
+            entity: Entity::Event,
+            id: id.to_string(),
         }
     }
 }
@@ -266,11 +289,12 @@ impl OutboxStore for DynamoStore {
     ) -> StoreResult<()> {
         let update = "SET #status = :delivered, #delivered = :at \
                       REMOVE #owner, #until, #gpk, #gsk";
-        let values = vec![
-            (":delivered", s(DELIVERED)),
-            (":at", s(keys::sortable(delivered_at))),
-        ];
-        Ok(self.update_leased(id, lease_owner, update, values).await?)
+        let change =
+            LeasedChange::new(update, &[("#status", STATUS), ("#delivered", DELIVERED_AT)])
+                .value(":delivered", s(DELIVERED))
+                .value(":at", s(keys::sortable(delivered_at)));
+
+        Ok(self.update_leased(id, lease_owner, change).await?)
     }
 
     #[instrument(level = "debug", skip_all, fields(event_id = %id, attempts), err)]
@@ -284,13 +308,14 @@ impl OutboxStore for DynamoStore {
         let update = "SET #attempts = :attempts, #next = :next, #gpk = :gpk, #gsk = :gsk \
                       REMOVE #owner, #until";
         let shard = keys::shard_of(id.as_uuid());
-        let values = vec![
-            (":attempts", n(attempts)),
-            (":next", s(keys::sortable(next_attempt_at))),
-            (":gpk", s(keys::outbox_shard(shard))),
-            (":gsk", s(keys::due_position(next_attempt_at, id))),
-        ];
-        Ok(self.update_leased(id, lease_owner, update, values).await?)
+        let names = [("#attempts", ATTEMPTS), ("#next", NEXT_ATTEMPT_AT)];
+        let change = LeasedChange::new(update, &names)
+            .value(":attempts", n(attempts))
+            .value(":next", s(keys::sortable(next_attempt_at)))
+            .value(":gpk", s(keys::outbox_shard(shard)))
+            .value(":gsk", s(keys::due_position(next_attempt_at, id)));
+
+        Ok(self.update_leased(id, lease_owner, change).await?)
     }
 
     #[instrument(level = "debug", skip_all, err)]

@@ -1,6 +1,7 @@
 //! Reading ranges of a partition, across as many 1 MB responses as it takes, and merging the
 //! shards of a global list.
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use aws_sdk_dynamodb::Client;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -225,18 +226,23 @@ async fn query_once(
         Source::Index => request.index_name(GSI1),
     };
     if let Some(filter) = &range.filter {
-        request = request.filter_expression(&filter.expression);
-        for (placeholder, name) in &filter.names {
-            request = request.expression_attribute_names(placeholder, name);
-        }
-        for (placeholder, value) in &filter.values {
-            request = request.expression_attribute_values(placeholder, value.clone());
-        }
+        request = with_filter(request, filter);
     }
 
     let output = request.send().await.map_err(|err| sdk("Query", err))?;
     let next = output.last_evaluated_key.filter(|key| !key.is_empty());
     Ok((output.items.unwrap_or_default(), next))
+}
+
+fn with_filter(mut request: QueryFluentBuilder, filter: &Filter) -> QueryFluentBuilder {
+    request = request.filter_expression(&filter.expression);
+    for (placeholder, name) in &filter.names {
+        request = request.expression_attribute_names(placeholder, name);
+    }
+    for (placeholder, value) in &filter.values {
+        request = request.expression_attribute_values(placeholder, value.clone());
+    }
+    request
 }
 
 fn key_condition(range: &Range) -> &'static str {
