@@ -263,6 +263,10 @@ fn condition_failure(role: &ItemRole, item_existed: bool) -> DynamoError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
     use std::collections::HashMap;
 
     fn reason(code: &str) -> CancellationReason {
@@ -365,6 +369,50 @@ mod tests {
                 }
             ));
         }
+    }
+
+    fn service_error(code: Option<&str>, status: u16) -> SdkError<GetItemError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder().message("mentions ann@example.org");
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(GetItemError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_unavailable() {
+        let cases = [
+            (Some("ThrottlingException"), 400),
+            (Some("ProvisionedThroughputExceededException"), 400),
+            (Some("RequestLimitExceeded"), 400),
+            (None, 500),
+        ];
+        for (code, status) in cases {
+            let err = StoreError::from(sdk("GetItem", service_error(code, status)));
+            assert!(
+                matches!(
+                    err,
+                    StoreError::Unavailable {
+                        retryable: true,
+                        ..
+                    }
+                ),
+                "{code:?} {status}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refused_requests_keep_the_code_but_not_the_message() {
+        let err = sdk("GetItem", service_error(Some("ValidationException"), 400));
+
+        assert_eq!(
+            err.to_string(),
+            "DynamoDB GetItem failed: ValidationException, HTTP 400"
+        );
+        assert!(!format!("{err:?}").contains("ann@"));
+        assert!(matches!(StoreError::from(err), StoreError::Backend { .. }));
     }
 
     #[test]

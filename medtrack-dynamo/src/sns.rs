@@ -107,8 +107,8 @@ fn attributes(
     Ok(attributes)
 }
 
-/// Why a publish failed: DynamoDB-style, only the error code is kept, never a message that
-/// could echo the request.
+/// Why a publish failed: SNS's error code, and the transport error for timeouts and failed
+/// connections. The service's message is dropped, since it could echo the request.
 #[derive(Debug, thiserror::Error)]
 #[error("SNS publish failed: {}", code.as_deref().unwrap_or("no error code"))]
 struct PublishFailure {
