@@ -914,21 +914,15 @@ mod tests {
     }
 
     #[test]
-    fn a_schedule_whose_single_slot_claims_too_much_offers_nothing() {
+    fn a_schedule_whose_single_slot_claims_too_much_is_refused() {
         let rules = BookingRules {
             buffer_before_minutes: 60,
             buffer_after_minutes: 60,
             ..open_rules()
         };
         let weekly = every_day(&[("09:00", "17:00")]);
-        let schedule = Schedule::new(Berlin, 60, weekly, BTreeSet::new(), rules).expect("valid");
-        let start = berlin("2027-06-01 09:00");
-
-        assert!(free_slots(&schedule, &[], early(), start, start + Duration::days(1)).is_empty());
-        assert_eq!(
-            invalid_field(plan_booking(&schedule, start, 1, early())),
-            "slots"
-        );
+        let refused = Schedule::new(Berlin, 60, weekly, BTreeSet::new(), rules).unwrap_err();
+        assert_eq!(refused.field(), "slot_minutes");
     }
 
     #[test]
@@ -1280,9 +1274,12 @@ mod properties {
                     Just(rules),
                 )
             })
-            .prop_map(|(zone, slot, weekly, days_off, rules)| {
-                Schedule::new(zone, slot, weekly, days_off, rules).expect("generated valid")
-            })
+            .prop_filter_map(
+                "one slot with its buffers must fit the claim limit",
+                |(zone, slot, weekly, days_off, rules)| {
+                    Schedule::new(zone, slot, weekly, days_off, rules).ok()
+                },
+            )
     }
 
     fn case() -> impl Strategy<Value = Case> {

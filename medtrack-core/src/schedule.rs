@@ -257,6 +257,14 @@ impl Schedule {
             ));
         }
         rules.validate()?;
+        if one_slot_cells(slot_minutes, &rules) > crate::booking::MAX_CLAIM_CELLS {
+            return Err(ValidationError::new(
+                "slot_minutes",
+                ValidationReason::OutOfRange(
+                    "is too long with these buffers: the doctor's time and the visit may total at most 220 minutes",
+                ),
+            ));
+        }
         Ok(Self {
             time_zone,
             slot_minutes,
@@ -315,4 +323,11 @@ impl Schedule {
     pub fn rules(&self) -> &BookingRules {
         &self.rules
     }
+}
+
+/// The time cells one single-slot appointment claims: the doctor's span with both buffers,
+/// plus the patient's visit.
+fn one_slot_cells(slot_minutes: u32, rules: &BookingRules) -> usize {
+    let doctor = rules.buffer_before_minutes + slot_minutes + rules.buffer_after_minutes;
+    ((doctor + slot_minutes) / CELL_MINUTES) as usize
 }

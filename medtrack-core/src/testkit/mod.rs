@@ -2,7 +2,7 @@
 //!
 //! Every backend runs the same cases against its own store, one test per case:
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh_store() -> std::sync::Arc<dyn medtrack_core::store::Store> {
 //!     std::sync::Arc::new(my_backend::MyStore::new())
 //! }

@@ -1,0 +1,123 @@
+//! Doctors, their free slots and their schedules.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use medtrack_core::id::DoctorId;
+use medtrack_core::Error;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::dto::{DoctorBody, ListPage, ScheduleBody, SlotBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller, Paging};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::AppState;
+
+/// Approved doctors patients can book, ordered by email.
+#[utoipa::path(get, path = "/api/doctors", tag = "doctors", security(("bearer" = [])),
+    params(Paging),
+    responses(
+        (status = 200, body = ListPage<DoctorBody>),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<ListPage<DoctorBody>>, ApiError> {
+    let page = state
+        .medtrack
+        .doctors(&caller.principal, paging.request())
+        .await?;
+    Ok(Json(ListPage::from_page(page, DoctorBody::from)))
+}
+
+/// The range of a slot listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SlotRange {
+    /// The first instant (inclusive).
+    pub from: DateTime<Utc>,
+    /// The last instant (exclusive); at most 31 days after `from`.
+    pub to: DateTime<Utc>,
+}
+
+/// Free slots whose start lies in `[from, to)`, ordered by start.
+#[utoipa::path(get, path = "/api/doctors/{id}/slots", tag = "doctors", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The doctor"), SlotRange),
+    responses(
+        (status = 200, body = Vec<SlotBody>),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such bookable doctor", body = ErrorBody),
+        (status = 422, description = "`invalid`: the range is empty or longer than 31 days", body = ErrorBody),
+    ))]
+pub async fn slots(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(range): ApiQuery<SlotRange>,
+) -> Result<Json<Vec<SlotBody>>, ApiError> {
+    let slots = state
+        .medtrack
+        .free_slots(
+            &caller.principal,
+            DoctorId::from_uuid(id),
+            range.from,
+            range.to,
+        )
+        .await?;
+    let slots = slots
+        .into_iter()
+        .map(|slot| SlotBody {
+            start: slot.start,
+            end: slot.end,
+        })
+        .collect();
+    Ok(Json(slots))
+}
+
+/// A doctor's schedule, in the shape `PUT /api/doctors/me/schedule` takes.
+#[utoipa::path(get, path = "/api/doctors/{id}/schedule", tag = "doctors", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The doctor")),
+    responses(
+        (status = 200, body = ScheduleBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ))]
+pub async fn schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ScheduleBody>, ApiError> {
+    let schedule = state
+        .medtrack
+        .schedule_of(&caller.principal, DoctorId::from_uuid(id))
+        .await?;
+    Ok(Json(ScheduleBody::from(&schedule)))
+}
+
+/// Replaces the calling doctor's working hours, days off and booking rules.
+#[utoipa::path(put, path = "/api/doctors/me/schedule", tag = "doctors", security(("bearer" = [])),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, body = ScheduleBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not a doctor", body = ErrorBody),
+        (status = 422, description = "`invalid`: bad zone, overlapping intervals, or a slot length that does not divide an interval", body = ErrorBody),
+    ))]
+pub async fn update_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<Json<ScheduleBody>, ApiError> {
+    let Some(doctor) = caller.principal.as_doctor() else {
+        return Err(Error::Forbidden.into());
+    };
+    let schedule = body.to_schedule().map_err(Error::from)?;
+    let schedule = state
+        .medtrack
+        .update_schedule(&caller.principal, doctor, schedule)
+        .await?;
+    Ok(Json(ScheduleBody::from(&schedule)))
+}
