@@ -253,14 +253,7 @@ impl DynamoStore {
 impl SessionStore for DynamoStore {
     #[instrument(level = "debug", skip_all, fields(user_id = %session.user_id), err)]
     async fn insert_session(&self, session: &Session) -> StoreResult<()> {
-        let mut txn = crate::txn::Transaction::default();
-        txn.put(
-            self.table(),
-            session_item(session)?,
-            Some(Condition::absent()),
-            ItemRole::Fresh,
-        )?;
-        Ok(txn.commit(self.client()).await?)
+        Ok(self.put_new(session_item(session)?).await?)
     }
 
     #[instrument(level = "debug", skip_all, err)]

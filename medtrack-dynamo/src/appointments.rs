@@ -14,7 +14,7 @@ use medtrack_core::store::{
 use tracing::instrument;
 
 use crate::error::{DynamoError, ItemRole};
-use crate::item::{body, key_item, n, record_item, s, Item};
+use crate::item::{body, key_item, n, record_item, s, Item, KIND};
 use crate::keys::{self, APPT_PREFIX, DIAGNOSIS_PREFIX, REPORT_PREFIX};
 use crate::query::{self, Filter, Range, Source};
 use crate::store::DynamoStore;
@@ -185,7 +185,7 @@ impl DynamoStore {
         match (exists, after.establishes_care()) {
             (false, true) => {
                 let mut item = key_item(&key);
-                item.insert("kind".into(), s("care"));
+                item.insert(KIND.into(), s("care"));
                 txn.put(self.table(), item, None, ItemRole::Plain)
             }
             (true, false) => txn.delete(self.table(), &key, None, ItemRole::Plain),

@@ -10,12 +10,11 @@ use medtrack_core::model::{AuditEntry, DeliveryStatus, Lease, OutboxEvent};
 use medtrack_core::store::{AuditStore, OutboxStore, Page, PageRequest, StoreResult};
 use tracing::instrument;
 
-use crate::error::{sdk, DynamoError, ItemRole};
+use crate::error::{sdk, DynamoError};
 use crate::item::{body, key_item, n, number, optional_string, s, string, Item};
 use crate::keys::{self, AUDIT_PREFIX, GSI1_PK, GSI1_SK, SHARDS};
 use crate::query::{self, Filter, Range, Source};
 use crate::store::{audit_item, event_attr::*, DynamoStore, DELIVERED, PENDING};
-use crate::txn::{Condition, Transaction};
 
 fn audit_range(patient: Option<PatientId>) -> Range {
     match patient {
@@ -38,14 +37,7 @@ fn audit_range(patient: Option<PatientId>) -> Range {
 impl AuditStore for DynamoStore {
     #[instrument(level = "debug", skip_all, fields(audit_id = %entry.id, patient_id = %entry.patient_id), err)]
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        let mut txn = Transaction::default();
-        txn.put(
-            self.table(),
-            audit_item(entry)?,
-            Some(Condition::absent()),
-            ItemRole::Fresh,
-        )?;
-        Ok(txn.commit(self.client()).await?)
+        Ok(self.put_new(audit_item(entry)?).await?)
     }
 
     #[instrument(level = "debug", skip_all, err)]
