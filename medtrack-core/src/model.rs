@@ -363,6 +363,8 @@ pub enum AuditAction {
     MarkNoShow,
     /// Appointments and their reasons were listed.
     ListAppointments,
+    /// One appointment and its reason were read.
+    ViewAppointment,
 }
 
 impl AuditAction {
@@ -377,6 +379,7 @@ impl AuditAction {
             Self::RescheduleAppointment => "reschedule_appointment",
             Self::MarkNoShow => "mark_no_show",
             Self::ListAppointments => "list_appointments",
+            Self::ViewAppointment => "view_appointment",
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Choosing the storage backend from the command line.
 //!
-//! Only the memory backend is built in so far. The SQLite and DynamoDB backends are written
-//! elsewhere; each plugs in as one more arm of [`open`], and until then asking for one fails
-//! with [`BackendError::NotBuiltIn`] instead of quietly falling back to memory.
+//! Memory and SQLite are built in. The DynamoDB backend is written elsewhere; it plugs in as
+//! one more arm of [`open`], and until then asking for it fails with
+//! [`BackendError::NotBuiltIn`] instead of quietly falling back to memory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use medtrack_core::store::Store;
 use medtrack_memory::MemoryStore;
+use medtrack_sqlite::SqliteStore;
 
 /// Which backend stores the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +71,15 @@ pub enum BackendError {
         /// The flag.
         flag: &'static str,
     },
+    /// The backend could not be opened.
+    #[error("the {backend} backend could not be opened")]
+    Open {
+        /// The backend.
+        backend: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// An opened store.
@@ -86,12 +96,18 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
     let store: Arc<dyn Store> = match args.backend {
         BackendKind::Memory => Arc::new(MemoryStore::new()),
         BackendKind::Sqlite => {
-            require(args.database.as_ref(), "sqlite", "--database")?;
-            return Err(BackendError::NotBuiltIn("sqlite"));
+            let path = require(args.database.as_ref(), "sqlite", "--database")?;
+            let store = SqliteStore::open(path)
+                .await
+                .map_err(|err| BackendError::Open {
+                    backend: "sqlite",
+                    source: Box::new(err),
+                })?;
+            Arc::new(store)
         }
         BackendKind::Dynamo => {
-            require(args.table_prefix.as_ref(), "dynamo", "--table-prefix")?;
-            require(args.topic_arn.as_ref(), "dynamo", "--topic-arn")?;
+            let _prefix = require(args.table_prefix.as_ref(), "dynamo", "--table-prefix")?;
+            let _topic = require(args.topic_arn.as_ref(), "dynamo", "--topic-arn")?;
             return Err(BackendError::NotBuiltIn("dynamo"));
         }
     };
@@ -101,15 +117,12 @@ pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
     })
 }
 
-fn require<T>(
-    value: Option<&T>,
+fn require<'a, T>(
+    value: Option<&'a T>,
     backend: &'static str,
     flag: &'static str,
-) -> Result<(), BackendError> {
-    match value {
-        Some(_) => Ok(()),
-        None => Err(BackendError::MissingFlag { backend, flag }),
-    }
+) -> Result<&'a T, BackendError> {
+    value.ok_or(BackendError::MissingFlag { backend, flag })
 }
 
 #[cfg(test)]
@@ -117,23 +130,37 @@ mod tests {
     use super::*;
 
     fn args(backend: BackendKind) -> BackendArgs {
+        let name = format!("medtrack-web-{}.db", uuid::Uuid::new_v4());
         BackendArgs {
             backend,
-            database: Some("clinic.db".into()),
+            database: Some(std::env::temp_dir().join(name)),
             table_prefix: Some("medtrack-".into()),
             topic_arn: Some("arn:aws:sns:eu-west-1:000000000000:medtrack".into()),
         }
     }
 
     #[tokio::test]
-    async fn memory_opens_and_the_others_say_they_are_not_built_in() {
+    async fn memory_and_sqlite_open_and_dynamo_says_it_is_not_built_in() {
         assert!(open(&args(BackendKind::Memory)).await.is_ok());
-        for kind in [BackendKind::Sqlite, BackendKind::Dynamo] {
-            let err = open(&args(kind)).await.unwrap_err();
-            assert!(
-                err.to_string().contains("not built into medtrack-web yet"),
-                "{err}"
-            );
+        let sqlite = args(BackendKind::Sqlite);
+        assert!(open(&sqlite).await.is_ok());
+        if let Some(path) = &sqlite.database {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
+        let err = open(&args(BackendKind::Dynamo)).await.unwrap_err();
+        assert!(
+            err.to_string().contains("not built into medtrack-web yet"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_flag_is_named() {
+        let mut sqlite = args(BackendKind::Sqlite);
+        sqlite.database = None;
+        let err = open(&sqlite).await.unwrap_err();
+        assert_eq!(err.to_string(), "the sqlite backend needs --database");
     }
 }

@@ -144,7 +144,7 @@ impl MedTrack {
     /// Registers a patient or doctor. A doctor stays pending approval, unbookable, until an
     /// admin approves them (unless [`auto_approve_doctors`](super::Settings) is set), and
     /// starts with the [standard schedule](Schedule::standard) in their zone.
-    #[instrument(skip_all, fields(role = ?account.role), err)]
+    #[instrument(skip_all, fields(role = ?account.role), err(level = "debug"))]
     pub async fn register(&self, account: NewAccount) -> Result<Profile> {
         let role = match account.role {
             Some(role @ (Role::Patient | Role::Doctor)) => role,
@@ -168,7 +168,7 @@ impl MedTrack {
     /// Creates an admin account without any acting principal, for the operator setting up
     /// a new installation (a console command). It trusts its caller: never expose it to
     /// the network.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn bootstrap_admin(
         &self,
         name: &str,
@@ -232,7 +232,7 @@ impl MedTrack {
     /// Checks an email and password and opens a session. An unknown email, a wrong password
     /// and a deactivated account all give [`Error::Unauthorized`] after the same amount of
     /// hashing work, so a caller cannot tell which it was.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginSession> {
         let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
             return Err(Error::Unauthorized);
@@ -275,7 +275,7 @@ impl MedTrack {
 
     /// Resolves a session token to the principal it belongs to, sliding the session's end
     /// forward. The renewal is written at most once per half idle window, not on every call.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let token_hash = hash_token(token);
         let now = self.now();
@@ -315,27 +315,27 @@ impl MedTrack {
     }
 
     /// Ends the session of `token`. Logging out twice is not an error.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn logout(&self, token: &str) -> Result<()> {
         self.store.delete_session(&hash_token(token)).await?;
         Ok(())
     }
 
     /// Removes expired sessions from the store; returns how many. Run it now and then.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn purge_expired_sessions(&self) -> Result<u64> {
         Ok(self.store.purge_expired_sessions(self.now()).await?)
     }
 
     /// The acting user's own profile.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn me(&self, actor: &Principal) -> Result<Profile> {
         let user = self.load_user(actor.user_id(), Entity::User).await?;
         Ok(Profile::from(&user))
     }
 
     /// Changes the acting user's own name, phone number or (for patients) display zone.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn update_profile(
         &self,
         actor: &Principal,

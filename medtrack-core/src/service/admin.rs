@@ -15,7 +15,7 @@ pub type AccountSummary = Profile;
 
 impl MedTrack {
     /// Accounts matching `filter`, ordered by email.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn accounts(
         &self,
         actor: &Principal,
@@ -31,7 +31,7 @@ impl MedTrack {
     }
 
     /// Lets patients book a doctor who registered themselves.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err(level = "debug"))]
     pub async fn approve_doctor(&self, actor: &Principal, doctor_id: DoctorId) -> Result<Profile> {
         self.authorize(actor, Request::ManageAccounts, Entity::User)?;
         self.set_status(
@@ -44,7 +44,7 @@ impl MedTrack {
 
     /// Switches an account off: it can no longer sign in, its sessions stop working, and a
     /// doctor can no longer be booked. Existing appointments stay as they are.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %user_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %user_id), err(level = "debug"))]
     pub async fn deactivate_user(&self, actor: &Principal, user_id: UserId) -> Result<Profile> {
         self.authorize(actor, Request::ManageAccounts, Entity::User)?;
         if user_id == actor.user_id() {
@@ -55,7 +55,7 @@ impl MedTrack {
     }
 
     /// Every audit entry (or one patient's), newest first.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn audit_log(
         &self,
         actor: &Principal,

@@ -71,7 +71,7 @@ pub struct DoctorSummary {
 
 impl MedTrack {
     /// Doctors patients can book (approved and active), ordered by email.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn doctors(
         &self,
         actor: &Principal,
@@ -90,7 +90,7 @@ impl MedTrack {
 
     /// A doctor's schedule: anyone signed in may see a bookable doctor's; a doctor always
     /// sees their own.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err(level = "debug"))]
     pub async fn schedule_of(&self, actor: &Principal, doctor_id: DoctorId) -> Result<Schedule> {
         let user = self.load_user(doctor_id.user_id(), Entity::User).await?;
         let visible = user.is_bookable_doctor() || actor.as_doctor() == Some(doctor_id);
@@ -103,7 +103,7 @@ impl MedTrack {
     /// Free slots of a doctor whose start lies in `[from, to)`, a range of at most 31 days,
     /// after the doctor's booking rules. Each listed slot is bookable unless someone takes
     /// it first.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err(level = "debug"))]
     pub async fn free_slots(
         &self,
         actor: &Principal,
@@ -132,7 +132,7 @@ impl MedTrack {
     /// of concurrent requests for overlapping time, exactly one succeeds and the others get
     /// [`BookingRefusal::SlotTaken`] (the doctor's time) or [`BookingRefusal::PatientBusy`]
     /// (the patient's own other appointment).
-    #[instrument(skip_all, fields(actor = %actor.user_id(), doctor_id = %request.doctor_id, start = %request.start), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), doctor_id = %request.doctor_id, start = %request.start), err(level = "debug"))]
     pub async fn book(&self, actor: &Principal, request: BookingRequest) -> Result<Appointment> {
         let patient_id = actor.user_id().as_patient();
         self.authorize(actor, Request::Book(patient_id), Entity::Appointment)?;
@@ -172,7 +172,7 @@ impl MedTrack {
     /// Cancels a booked appointment and frees its time at once. The patient must respect
     /// the doctor's cancellation notice; the doctor may always cancel, and the patient is
     /// told.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %id), err(level = "debug"))]
     pub async fn cancel(&self, actor: &Principal, id: AppointmentId) -> Result<Appointment> {
         let appointment = self.store.appointment(id).await?;
         let subject = AuditSubject::appointment(&appointment, AuditAction::CancelAppointment);
@@ -203,7 +203,7 @@ impl MedTrack {
 
     /// Moves the acting patient's appointment to `new_start`, keeping its length. Atomic:
     /// the old time is released only if the new time is claimed.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %id, %new_start), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %id, %new_start), err(level = "debug"))]
     pub async fn reschedule(
         &self,
         actor: &Principal,
@@ -241,7 +241,7 @@ impl MedTrack {
     }
 
     /// Marks a booked appointment whose start has passed as a no-show; only its doctor may.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %id), err(level = "debug"))]
     pub async fn mark_no_show(&self, actor: &Principal, id: AppointmentId) -> Result<Appointment> {
         let appointment = self.store.appointment(id).await?;
         let subject = AuditSubject::appointment(&appointment, AuditAction::MarkNoShow);
@@ -263,10 +263,10 @@ impl MedTrack {
     }
 
     /// One appointment, for its patient or its doctor. The read is audited.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %id), err(level = "debug"))]
     pub async fn appointment(&self, actor: &Principal, id: AppointmentId) -> Result<Appointment> {
         let appointment = self.store.appointment(id).await?;
-        let subject = AuditSubject::appointment(&appointment, AuditAction::ListAppointments);
+        let subject = AuditSubject::appointment(&appointment, AuditAction::ViewAppointment);
         self.authorize_audited(actor, Request::ViewAppointment(&appointment), subject)
             .await?;
         let entry = self.audit_entry(actor, subject, AuditOutcome::Allowed);
@@ -276,7 +276,7 @@ impl MedTrack {
 
     /// The acting patient's bookings or the acting doctor's schedule, by start. Reading
     /// them is audited once per patient on the page.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn appointments(
         &self,
         actor: &Principal,
@@ -313,7 +313,7 @@ impl MedTrack {
     /// Replaces the acting doctor's schedule. Existing bookings stay valid; the change
     /// applies to new bookings, and [`bookings_outside_hours`](Self::bookings_outside_hours)
     /// lists the ones that no longer fit.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err(level = "debug"))]
     pub async fn update_schedule(
         &self,
         actor: &Principal,
@@ -337,7 +337,7 @@ impl MedTrack {
 
     /// The acting doctor's upcoming bookings that fall outside their current hours, days
     /// off or slot grid, typically after a schedule change.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn bookings_outside_hours(&self, actor: &Principal) -> Result<Vec<Appointment>> {
         let doctor_id = actor.as_doctor().ok_or(Error::Forbidden)?;
         let (_, profile) = self.doctor_profile(doctor_id).await?;

@@ -3,6 +3,11 @@
 //! Each operation follows the same steps: validate the input, load what the decision
 //! needs, ask the [policy](crate::policy), then persist the change together with its audit
 //! entries and outbox events in one atomic store write.
+//!
+//! Each operation runs in a tracing span that names the ids involved, never their contents.
+//! Errors are recorded on that span at debug level, because most are expected outcomes (a
+//! slot someone else took, a refused read); the embedding application decides which of them
+//! deserve a louder log, typically only storage failures.
 
 mod accounts;
 mod admin;

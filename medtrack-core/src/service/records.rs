@@ -94,7 +94,7 @@ impl MedTrack {
     /// appointment whose start has passed it completes the appointment; on a completed one
     /// it adds an amended version, keeping the earlier ones. The patient is told a diagnosis
     /// was added, never what it says.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %appointment_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %appointment_id), err(level = "debug"))]
     pub async fn submit_diagnosis(
         &self,
         actor: &Principal,
@@ -161,7 +161,7 @@ impl MedTrack {
     }
 
     /// Adds a report to the acting patient's own record.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn submit_report(
         &self,
         actor: &Principal,
@@ -190,7 +190,7 @@ impl MedTrack {
     /// A patient's medical record, for the patient or a doctor with a care relationship.
     /// Anyone else gets `NotFound`. Every attempt, allowed or denied, is audited, and the
     /// record is returned only once the audit entry is stored.
-    #[instrument(skip_all, fields(actor = %actor.user_id(), %patient_id), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id(), %patient_id), err(level = "debug"))]
     pub async fn medical_record(
         &self,
         actor: &Principal,
@@ -233,7 +233,7 @@ impl MedTrack {
     }
 
     /// Who read or changed the acting patient's record, newest first.
-    #[instrument(skip_all, fields(actor = %actor.user_id()), err)]
+    #[instrument(skip_all, fields(actor = %actor.user_id()), err(level = "debug"))]
     pub async fn my_audit_trail(
         &self,
         actor: &Principal,

@@ -186,6 +186,7 @@ pub(crate) fn action_label(action: AuditAction) -> &'static str {
         AuditAction::RescheduleAppointment => "Moved an appointment",
         AuditAction::MarkNoShow => "Marked an appointment as missed",
         AuditAction::ListAppointments => "Looked at appointments",
+        AuditAction::ViewAppointment => "Looked at an appointment",
     }
 }
 
