@@ -6,12 +6,10 @@
 //! goes to the log.
 
 use std::borrow::Cow;
-use std::error::Error as _;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use medtrack_core::error::StoreError;
 use medtrack_core::{BookingRefusal, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
