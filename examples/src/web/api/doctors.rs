@@ -4,33 +4,41 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use medtrack_core::id::DoctorId;
+use medtrack_core::store::PageRequest;
 use medtrack_core::Error;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::dto::{DoctorBody, ListPage, ScheduleBody, SlotBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery, Caller, Paging};
+use super::dto::{DoctorBody, ScheduleBody, SlotBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
-/// Approved doctors patients can book, ordered by email.
+/// Every approved doctor patients can book, ordered by email, as one array: a clinic's
+/// roster is small enough that the booking page wants it whole.
 #[utoipa::path(get, path = "/api/doctors", tag = "doctors", security(("bearer" = [])),
-    params(Paging),
     responses(
-        (status = 200, body = ListPage<DoctorBody>),
+        (status = 200, body = Vec<DoctorBody>),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(paging): ApiQuery<Paging>,
-) -> Result<Json<ListPage<DoctorBody>>, ApiError> {
-    let page = state
-        .medtrack
-        .doctors(&caller.principal, paging.request())
-        .await?;
-    Ok(Json(ListPage::from_page(page, DoctorBody::from)))
+) -> Result<Json<Vec<DoctorBody>>, ApiError> {
+    let mut doctors = Vec::new();
+    let mut request = PageRequest::first(200);
+    loop {
+        let page = state
+            .medtrack
+            .doctors(&caller.principal, request.clone())
+            .await?;
+        doctors.extend(page.items.into_iter().map(DoctorBody::from));
+        match page.next_cursor {
+            Some(cursor) => request.cursor = Some(cursor),
+            None => return Ok(Json(doctors)),
+        }
+    }
 }
 
 /// The range of a slot listing.
