@@ -11,6 +11,20 @@
 
 mod api;
 mod csrf;
+
+/// Implements `Debug` as the type's name alone, for values that carry passwords, tokens,
+/// names or health information, so no `{:?}` can ever print them.
+macro_rules! redacted_debug {
+    ($($name:ident),* $(,)?) => {$(
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+pub(crate) use redacted_debug;
+
 pub mod demo_data;
 mod error;
 mod layers;

@@ -34,7 +34,7 @@ impl<T> ListPage<T> {
 }
 
 /// `POST /api/register`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// The name to show.
     pub name: String,
@@ -57,7 +57,7 @@ pub struct RegisterRequest {
 }
 
 /// A newly registered account.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct UserBody {
     /// The account's id.
     pub id: Uuid,
@@ -70,7 +70,7 @@ pub struct UserBody {
 }
 
 /// `POST /api/login`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// The login email.
     pub email: String,
@@ -92,7 +92,7 @@ impl std::fmt::Debug for TokenBody {
 }
 
 /// An account as its owner or an admin sees it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ProfileBody {
     /// The account's id.
     pub id: Uuid,
@@ -141,7 +141,7 @@ impl From<Profile> for ProfileBody {
 }
 
 /// `PATCH /api/me`: fields left out stay as they are; `""` clears phone or zone.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct ProfilePatch {
     /// A new name.
     pub name: Option<String>,
@@ -152,7 +152,7 @@ pub struct ProfilePatch {
 }
 
 /// A bookable doctor.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct DoctorBody {
     /// The doctor's id.
     pub id: Uuid,
@@ -176,7 +176,7 @@ impl From<DoctorSummary> for DoctorBody {
 }
 
 /// A free slot `[start, end)`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SlotBody {
     /// The first instant.
     pub start: DateTime<Utc>,
@@ -195,7 +195,7 @@ const DAYS: [(&str, Weekday); 7] = [
 ];
 
 /// A doctor's schedule, as `GET` gives it and `PUT` takes it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ScheduleBody {
     /// The IANA zone the hours are in.
     #[schema(example = "Europe/Berlin")]
@@ -305,7 +305,7 @@ impl ScheduleBody {
 }
 
 /// `POST /api/appointments`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct BookRequest {
     /// The doctor to see.
     pub doctor_id: Uuid,
@@ -318,7 +318,7 @@ pub struct BookRequest {
 }
 
 /// An appointment.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct AppointmentBody {
     /// The appointment's id.
     pub id: Uuid,
@@ -352,14 +352,14 @@ impl From<Appointment> for AppointmentBody {
 }
 
 /// `POST /api/appointments/{id}/reschedule`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RescheduleRequest {
     /// The new start, one of the doctor's free slots.
     pub start: DateTime<Utc>,
 }
 
 /// One prescribed drug.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PrescriptionBody {
     /// The drug.
     pub drug: String,
@@ -383,7 +383,7 @@ impl From<Prescription> for PrescriptionBody {
 }
 
 /// `POST /api/appointments/{id}/diagnosis`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct DiagnosisRequest {
     /// The diagnosis.
     pub diagnosis: String,
@@ -397,7 +397,7 @@ pub struct DiagnosisRequest {
 }
 
 /// One version of a diagnosis.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct DiagnosisBody {
     /// The appointment diagnosed.
     pub appointment_id: Uuid,
@@ -440,7 +440,7 @@ impl From<Diagnosis> for DiagnosisBody {
 }
 
 /// The appointment after a diagnosis (status `completed`), with the version just written.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct DiagnosedAppointment {
     /// The appointment.
     #[serde(flatten)]
@@ -450,7 +450,7 @@ pub struct DiagnosedAppointment {
 }
 
 /// Whose record.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct PatientBody {
     /// The patient's id.
     pub id: Uuid,
@@ -461,7 +461,7 @@ pub struct PatientBody {
 }
 
 /// A patient's report.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ReportBody {
     /// The report's id.
     pub id: Uuid,
@@ -520,7 +520,7 @@ impl From<HealthReport> for ReportBody {
 }
 
 /// A medical record, newest first.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct RecordBody {
     /// Whose record.
     pub patient: PatientBody,
@@ -549,7 +549,7 @@ impl From<MedicalRecord> for RecordBody {
 }
 
 /// `POST /api/patients/me/reports`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct ReportRequest {
     /// `symptoms`, `measurement`, `result` or `other`.
     #[schema(example = "measurement")]
@@ -563,7 +563,7 @@ pub struct ReportRequest {
 }
 
 /// One touch of a patient's health information.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct AuditBody {
     /// The entry's id.
     pub id: Uuid,
@@ -603,8 +603,47 @@ impl From<AuditEntry> for AuditBody {
 }
 
 /// `GET /healthz`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Health {
     /// `ok`.
     pub status: &'static str,
+}
+
+crate::web::redacted_debug!(
+    RegisterRequest,
+    UserBody,
+    LoginRequest,
+    ProfileBody,
+    ProfilePatch,
+    DoctorBody,
+    SlotBody,
+    ScheduleBody,
+    BookRequest,
+    AppointmentBody,
+    RescheduleRequest,
+    PrescriptionBody,
+    DiagnosisRequest,
+    DiagnosisBody,
+    DiagnosedAppointment,
+    PatientBody,
+    ReportBody,
+    RecordBody,
+    ReportRequest,
+    AuditBody,
+    Health
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_never_print_passwords_or_emails() {
+        let login = LoginRequest {
+            email: "ann@example.org".into(),
+            password: "correct horse battery".into(),
+        };
+        let printed = format!("{login:?}");
+        assert_eq!(printed, "LoginRequest(<redacted>)");
+    }
 }

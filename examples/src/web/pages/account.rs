@@ -38,7 +38,7 @@ pub(crate) async fn about(MaybeSession(session): MaybeSession) -> Result<Respons
 }
 
 /// What the registration form sends.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Default, Deserialize, serde::Serialize)]
 pub(crate) struct RegisterForm {
     #[serde(default)]
     name: String,
@@ -168,7 +168,7 @@ async fn sign_in(
 }
 
 /// What the login form sends.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct LoginForm {
     #[serde(default)]
     email: String,
@@ -256,7 +256,7 @@ pub(crate) async fn logout(
 }
 
 /// What the details form sends.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Default, Deserialize, serde::Serialize)]
 pub(crate) struct ProfileForm {
     #[serde(default)]
     name: String,
@@ -341,3 +341,5 @@ pub(crate) async fn update_profile(
         Err(other) => Err(other.into()),
     }
 }
+
+crate::web::redacted_debug!(RegisterForm, LoginForm, ProfileForm);

@@ -25,7 +25,7 @@ pub(crate) struct AccountsQuery {
     notice: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct AccountRow {
     id: String,
     name: String,
@@ -153,3 +153,5 @@ pub(crate) async fn audit(
     )?;
     Ok(page.into_response())
 }
+
+crate::web::redacted_debug!(AccountRow);

@@ -101,7 +101,7 @@ pub(crate) async fn dashboard(
     Ok(page.into_response())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct PatientRow {
     id: String,
     reference: String,
@@ -167,7 +167,7 @@ pub(crate) async fn patients(
 }
 
 /// What the diagnosis form holds.
-#[derive(Debug, Default, Serialize)]
+#[derive(Default, Serialize)]
 struct DiagnosisValues {
     diagnosis: String,
     code: String,
@@ -637,3 +637,5 @@ mod tests {
         assert_eq!(broken.to_body().unwrap_err().0, "tue");
     }
 }
+
+crate::web::redacted_debug!(PatientRow, DiagnosisValues);

@@ -200,7 +200,7 @@ impl IntoResponse for PageError {
 }
 
 /// The signed-in visitor of a page.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Session {
     pub(crate) principal: Principal,
     pub(crate) profile: Profile,
@@ -381,3 +381,5 @@ pub(crate) fn field_error(err: &medtrack_core::error::ValidationError) -> (Strin
     };
     (err.field().to_owned(), text)
 }
+
+crate::web::redacted_debug!(Session);

@@ -278,7 +278,7 @@ pub(crate) async fn confirm(
 }
 
 /// What the booking form sends.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct BookForm {
     start: String,
     #[serde(default)]
@@ -488,7 +488,7 @@ pub(crate) async fn reschedule(
 }
 
 /// What the report form sends.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize, Serialize)]
 pub(crate) struct ReportForm {
     #[serde(default)]
     kind: String,
@@ -604,3 +604,5 @@ pub(crate) async fn audit(
     )?;
     Ok(page.into_response())
 }
+
+crate::web::redacted_debug!(BookForm, ReportForm);

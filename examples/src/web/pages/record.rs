@@ -18,7 +18,7 @@ use crate::web::api::dto::kind_name;
 use crate::web::time;
 use crate::web::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct PrescriptionView {
     drug: String,
     dose: String,
@@ -26,7 +26,7 @@ struct PrescriptionView {
     duration: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct DiagnosisView {
     when: String,
     doctor: String,
@@ -38,7 +38,7 @@ struct DiagnosisView {
     version: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct ReportView {
     kind: &'static str,
     title: String,
@@ -162,3 +162,5 @@ async fn visits_with(
     }
     Ok(visits)
 }
+
+crate::web::redacted_debug!(PrescriptionView, DiagnosisView, ReportView);

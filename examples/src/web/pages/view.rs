@@ -35,7 +35,7 @@ pub(crate) async fn directory(
 }
 
 /// An appointment as a card shows it.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub(crate) struct AppointmentView {
     pub(crate) id: String,
     pub(crate) patient_id: String,
@@ -219,3 +219,5 @@ pub(crate) fn audit_view(
         patient_ref: format!("Patient {}", &patient[..8]),
     }
 }
+
+crate::web::redacted_debug!(AppointmentView);
