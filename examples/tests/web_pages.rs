@@ -571,6 +571,8 @@ async fn the_doctor_diagnoses_through_the_pages_and_the_patient_reads_it() {
         StatusCode::OK,
         "the treating doctor reads the record"
     );
+    let history = own.text();
+    assert!(history.contains("Visits with you") && history.contains("Headache for a week"));
 
     patient.get("/patient").await;
     let reply = patient.post(&path, &good).await;

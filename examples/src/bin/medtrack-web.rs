@@ -19,7 +19,11 @@ use tracing_subscriber::EnvFilter;
 
 /// The MedTrack web app: pages for patients, doctors and admins, and the JSON API.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    name = "medtrack-web",
+    version,
+    about = "The MedTrack web app: pages for patients, doctors and admins, and the JSON API."
+)]
 struct Cli {
     #[command(flatten)]
     backend: BackendArgs,

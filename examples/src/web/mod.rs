@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api::router(state.clone()))
         .merge(pages::router(state))
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit));
     layers::wrap(app)
 }

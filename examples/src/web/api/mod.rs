@@ -126,3 +126,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 pub(crate) fn not_found() -> Response {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
 }
+
+/// The answer for an `/api` path asked with a method it does not take.
+pub(crate) fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+    .into_response()
+}

@@ -88,6 +88,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The answer for a known path asked with a method it does not take: JSON under `/api`, a
+/// plain error page elsewhere.
+pub(crate) async fn method_not_allowed(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return super::api::method_not_allowed();
+    }
+    PageError::status(StatusCode::METHOD_NOT_ALLOWED).into_response()
+}
+
 async fn stylesheet() -> Response {
     (
         [

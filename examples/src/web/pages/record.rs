@@ -5,13 +5,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medtrack_core::id::PatientId;
 use medtrack_core::model::Role;
-use medtrack_core::Error;
+use medtrack_core::store::PageRequest;
+use medtrack_core::{AppointmentFilter, Error};
 use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::account::NoticeQuery;
-use super::view::directory;
+use super::view::{appointment_view, directory, AppointmentView};
 use super::{notice, render, PageError, PagePath, Session};
 use crate::web::api::dto::kind_name;
 use crate::web::time;
@@ -65,6 +66,7 @@ pub(crate) async fn show(
     };
     let doctors = directory(&state, &session.principal).await?;
     let zone = session.zone();
+    let visits = visits_with(&state, &session, record.patient.id, &doctors).await?;
     let diagnoses: Vec<_> = record
         .diagnoses
         .into_iter()
@@ -110,6 +112,7 @@ pub(crate) async fn show(
                 birth_date => record.patient.birth_date.map(|date| date.0.format("%-d %B %Y").to_string()),
             },
             own => session.principal.role() == Role::Patient,
+            visits => visits,
             diagnoses => diagnoses,
             reports => reports,
             zone => zone.name(),
@@ -118,4 +121,44 @@ pub(crate) async fn show(
         },
     )?;
     Ok(page.into_response())
+}
+
+/// For a doctor, their own appointments with the patient, latest first: the history of the
+/// care relationship. Empty for anyone else.
+async fn visits_with(
+    state: &AppState,
+    session: &Session,
+    patient: PatientId,
+    doctors: &std::collections::BTreeMap<medtrack_core::id::DoctorId, medtrack_core::DoctorSummary>,
+) -> Result<Vec<AppointmentView>, PageError> {
+    if session.principal.role() != Role::Doctor {
+        return Ok(Vec::new());
+    }
+    let now = state.medtrack.clock().now();
+    let mut visits = Vec::new();
+    let mut page = PageRequest::first(200);
+    for _ in 0..10 {
+        let listed = state
+            .medtrack
+            .appointments(
+                &session.principal,
+                AppointmentFilter::default(),
+                page.clone(),
+            )
+            .await?;
+        visits.extend(
+            listed
+                .items
+                .iter()
+                .filter(|appointment| appointment.patient_id == patient)
+                .map(|appointment| {
+                    appointment_view(appointment, session.zone(), None, doctors, now)
+                }),
+        );
+        match listed.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(visits)
 }
