@@ -4,9 +4,11 @@
 //! Every fixture holds the same clinic, whatever its size: [`DOCTORS`] doctors and
 //! [`PATIENTS`] patients from the demo generator. Only the number of stored appointments
 //! changes, so a difference in latency between two sizes can only come from that number.
-//! The measured doctor's measured week is the same in every fixture too: every other slot
-//! booked, the rest free.
+//! The measured doctor's diary around the measured week is the same in every fixture too:
+//! in that week and in the week on each side (the service reads a day beyond each end of
+//! the range it lists), every other slot is booked and the rest are free.
 
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as Elapsed, Instant};
@@ -33,6 +35,10 @@ pub const DOCTORS: usize = 100;
 /// Patients in every fixture: more than all doctors together offer slots in a week, so
 /// taking turns gives nobody two appointments in one week.
 pub const PATIENTS: usize = 12_000;
+
+/// The measured doctor's weeks, as offsets from the measured one, that every fixture fills
+/// alike.
+const KEPT_WEEKS: RangeInclusive<i64> = -1..=1;
 
 const BENCH_PATIENT_EMAIL: &str = "measured.patient@bench.example";
 const BENCH_PATIENT_NAME: &str = "Measured Patient";
@@ -168,7 +174,7 @@ async fn build(store: Arc<dyn Store>, stored: usize, dir: Option<TempDir>) -> St
     }
 }
 
-/// Books every other slot of `doctor`'s measured week, then everyone else's appointments
+/// Books every other slot of `doctor`'s [`KEPT_WEEKS`], then everyone else's appointments
 /// up to `stored` in all.
 async fn fill(
     store: &dyn Store,
@@ -177,21 +183,25 @@ async fn fill(
     stored: usize,
     at: DateTime<Utc>,
 ) {
-    let grid = grid::week_grid(&doctor.schedule, bench_monday());
-    let diary = grid::compatible(&grid, doctor.schedule.rules());
-    let half: Vec<Slot> = diary.iter().step_by(2).copied().collect();
+    let mut filler = Filler::new(store, clinic, at);
+    for offset in KEPT_WEEKS {
+        let monday = bench_monday() + Duration::weeks(offset);
+        let grid = grid::week_grid(&doctor.schedule, monday);
+        let diary = grid::compatible(&grid, doctor.schedule.rules());
+        let half: Vec<Slot> = diary.iter().step_by(2).copied().collect();
+        filler
+            .book_all(doctor, &half)
+            .await
+            .expect("the measured doctor's weeks book");
+    }
     assert!(
-        half.len() <= stored,
-        "{stored} is too few to fill the measured week"
+        filler.booked() <= stored,
+        "{stored} is too few for the measured doctor"
     );
 
-    let mut filler = Filler::new(store, clinic, at);
+    let kept = |offset, other: &Doctor| other.id == doctor.id && KEPT_WEEKS.contains(&offset);
     filler
-        .book_all(doctor, &half)
-        .await
-        .expect("the measured week books");
-    filler
-        .fill_weeks(clinic, bench_monday(), doctor.id, stored)
+        .fill_weeks(clinic, bench_monday(), kept, stored)
         .await
         .expect("the other appointments book");
     assert_eq!(filler.booked(), stored);

@@ -219,12 +219,13 @@ impl<'a> Filler<'a> {
     /// after, two before, and so on. Each doctor's week is filled up, but doctors take
     /// turns slot by slot, so a small total still touches every doctor.
     ///
-    /// The week of `monday` is left alone for `skip`, whose diary the caller fills itself.
+    /// A doctor's week is left alone where `skip(offset, doctor)` says so: the caller fills
+    /// that diary itself.
     pub async fn fill_weeks(
         &mut self,
         clinic: &Clinic,
         monday: NaiveDate,
-        skip: DoctorId,
+        skip: impl Fn(i64, &Doctor) -> bool,
         total: usize,
     ) -> StoreResult<()> {
         for offset in week_offsets() {
@@ -232,7 +233,7 @@ impl<'a> Filler<'a> {
                 return Ok(());
             }
             let week = monday + Duration::weeks(offset);
-            let rota = week_rota(clinic, week, |doctor| offset == 0 && doctor.id == skip);
+            let rota = week_rota(clinic, week, |doctor| skip(offset, doctor));
             assert!(!rota.is_empty(), "no doctor of the clinic offers any slot");
             for (doctor, slot) in rota.into_iter().take(total - self.booked) {
                 self.book(doctor, slot).await?;
