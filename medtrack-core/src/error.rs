@@ -149,6 +149,9 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// A page cursor that this store did not hand out; nothing was read.
+    #[error("the page cursor is malformed or was not issued by this store")]
+    InvalidCursor,
     /// The backend cannot do this operation; nothing was written.
     #[error("{backend} does not support {operation}")]
     Unsupported {
@@ -258,6 +261,10 @@ impl From<StoreError> for Error {
             StoreError::Unavailable { retryable, source } => {
                 Self::Unavailable { retryable, source }
             }
+            StoreError::InvalidCursor => Self::Invalid(ValidationError::new(
+                "cursor",
+                ValidationReason::Malformed("is not a cursor this list handed out"),
+            )),
             other => Self::Storage(other),
         }
     }

@@ -36,6 +36,7 @@ pub struct Effects {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
     /// Where the previous page ended, as its `next_cursor` said; `None` for the first page.
+    /// A cursor the store did not hand out fails with `StoreError::InvalidCursor`.
     pub cursor: Option<String>,
     /// How many items at most; backends treat 0 as 1.
     pub limit: u32,

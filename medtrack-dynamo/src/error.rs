@@ -118,6 +118,7 @@ impl From<DynamoError> for StoreError {
                 backend: BACKEND,
                 operation,
             },
+            DynamoError::BadCursor => StoreError::InvalidCursor,
             DynamoError::Contended => StoreError::Unavailable {
                 retryable: true,
                 source: Box::new(DynamoError::Contended),

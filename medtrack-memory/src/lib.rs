@@ -52,8 +52,7 @@
 //! elsewhere in the list. An appointment or audit cursor is `<RFC 3339 instant>|<uuid>` of
 //! the last item returned; an account cursor is the last account's id, which the store
 //! resolves to its email (emails never change). A cursor this store cannot read fails with
-//! [`StoreError::Backend`] whose source is an
-//! [`InvalidCursor`].
+//! [`StoreError::InvalidCursor`].
 //!
 //! ## Choices where the storage contract is silent
 //!
@@ -91,8 +90,6 @@ mod page;
 mod records;
 #[cfg(test)]
 mod tests;
-
-pub use page::InvalidCursor;
 
 /// The name this backend gives in errors.
 const BACKEND: &str = "memory";

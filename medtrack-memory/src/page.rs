@@ -1,8 +1,6 @@
 //! Keyset pagination: reading and writing cursors, and cutting a page from ordered keys.
 
 use std::collections::BTreeSet;
-use std::error::Error;
-use std::fmt;
 use std::ops::Bound;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -10,29 +8,9 @@ use medtrack_core::error::StoreError;
 use medtrack_core::store::{Page, StoreResult};
 use uuid::Uuid;
 
-use crate::BACKEND;
-
-/// A page cursor that this store did not hand out, or that names nothing it holds.
-///
-/// Returned as the source of a [`StoreError::Backend`]; callers can find it with
-/// `downcast_ref::<InvalidCursor>()` and answer with a client error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidCursor;
-
-impl fmt::Display for InvalidCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the page cursor is malformed or was not issued by this store")
-    }
-}
-
-impl Error for InvalidCursor {}
-
-/// The error for a cursor that cannot be read.
+/// The error for a cursor that cannot be read, or that names nothing this store holds.
 pub(crate) fn invalid_cursor() -> StoreError {
-    StoreError::Backend {
-        backend: BACKEND,
-        source: Box::new(InvalidCursor),
-    }
+    StoreError::InvalidCursor
 }
 
 /// Writes the sort key `(at, id)` as `<RFC 3339 with nanoseconds>|<uuid>`.

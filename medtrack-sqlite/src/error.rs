@@ -120,6 +120,7 @@ impl From<SqliteError> for StoreError {
             SqliteError::Driver(driver) => from_driver(driver),
             SqliteError::Claimed(kind) | SqliteError::Conflict(kind) => Self::Conflict(kind),
             SqliteError::NotFound { entity, id } => Self::NotFound { entity, id },
+            SqliteError::Cursor => Self::InvalidCursor,
             other => backend(other),
         }
     }

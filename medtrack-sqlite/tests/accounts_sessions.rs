@@ -214,7 +214,7 @@ async fn a_malformed_cursor_is_an_error_not_a_first_page() {
         .await
         .unwrap_err();
 
-    assert!(matches!(err, StoreError::Backend { .. }));
+    assert!(matches!(err, StoreError::InvalidCursor), "{err:?}");
 }
 
 fn session(user: &User) -> Session {

@@ -9,14 +9,12 @@
 
 use std::error::Error as StdError;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use medtrack_core::store::Store;
+use medtrack_examples::backend::{self, BackendArgs, BackendKind};
 use medtrack_examples::demo::ClinicSeed;
-use medtrack_examples::week::{replay_week, MIN_PATIENTS};
-use medtrack_memory::MemoryStore;
+use medtrack_examples::week::{replay_week_through, MIN_PATIENTS};
 use tracing_subscriber::EnvFilter;
 
 /// Replays one week of a generated clinic (registrations, logins, bookings, races,
@@ -33,23 +31,9 @@ struct Args {
     /// How many doctors register; the last one is still awaiting approval.
     #[arg(long, env = "CLINIC_WEEK_DOCTORS", default_value_t = 25)]
     doctors: usize,
-    /// Where the data lives. Only `memory` is built in for now.
-    #[arg(long, env = "CLINIC_WEEK_BACKEND", default_value = "memory")]
-    backend: String,
-}
-
-/// The store for `backend`. SQLite and DynamoDB arrive with their own crates; until then
-/// asking for them is an error that says so.
-fn open_store(backend: &str) -> Result<Arc<dyn Store>, String> {
-    match backend {
-        "memory" => Ok(Arc::new(MemoryStore::new())),
-        "sqlite" | "dynamo" | "dynamodb" => Err(format!(
-            "the {backend} backend is not built in yet; use --backend memory"
-        )),
-        other => Err(format!(
-            "unknown backend `{other}`; the only backend built in so far is `memory`"
-        )),
-    }
+    /// Where the data lives, and where notifications go.
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 fn check_sizes(args: &Args) -> Result<(), String> {
@@ -65,24 +49,31 @@ fn check_sizes(args: &Args) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    // Warnings only, and none from the service layer: it records every refusal this
-    // replay provokes on purpose (a taken slot, a denied read) as an ERROR event, hundreds
-    // a week. The summary counts each of them, and a real failure ends the replay with
-    // its cause. RUST_LOG replaces this default.
+    // Warnings, but only errors from the core: the replay provokes denied reads and a
+    // notifier outage on purpose, which the core reports as warnings, and the summary
+    // counts each of them. A real failure ends the replay with its cause. RUST_LOG
+    // replaces this default.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,medtrack_core::service=off"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,medtrack_core=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
 
-    let store = match check_sizes(&args).and_then(|()| open_store(&args.backend)) {
-        Ok(store) => store,
-        Err(message) => {
-            eprintln!("clinic-week: {message}");
+    if let Err(message) = check_sizes(&args) {
+        eprintln!("clinic-week: {message}");
+        return ExitCode::from(2);
+    }
+    let opened = match backend::open(&args.backend).await {
+        Ok(opened) => opened,
+        Err(err) => {
+            eprintln!("clinic-week: {}", chain(&err));
             return ExitCode::from(2);
         }
     };
+    // Only a real channel is worth forwarding to; on memory and SQLite the summary's own
+    // record of the notifications is the channel.
+    let channel = (opened.kind == BackendKind::Dynamo).then(|| opened.notifier.clone());
     let seed = ClinicSeed {
         seed: args.seed,
         doctors: args.doctors,
@@ -91,12 +82,12 @@ async fn main() -> ExitCode {
     };
 
     let started = Instant::now();
-    match replay_week(store, seed).await {
+    match replay_week_through(opened.store, channel, seed).await {
         Ok(run) => {
             println!("{}", run.summary);
             println!(
                 "Backend: {}. Wall time: {:.2?}.",
-                args.backend,
+                opened.kind.name(),
                 started.elapsed()
             );
             ExitCode::SUCCESS

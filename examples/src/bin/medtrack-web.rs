@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use medtrack_core::{MedTrack, Settings};
+use medtrack_examples::backend::{self, BackendArgs, BackendKind};
 use medtrack_examples::demo::demo_settings;
-use medtrack_examples::web::backend::{self, BackendArgs, BackendKind};
 use medtrack_examples::web::{self as app, AppState, CsrfKey, LoginLimits, WebConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::watch;
@@ -163,6 +163,7 @@ async fn serve(cli: &Cli) -> Result<(), String> {
         .map_err(|err| err.to_string())?;
     let on_memory = opened.kind == BackendKind::Memory;
     let auto_approve = args.auto_approve_doctors.unwrap_or(on_memory);
+    let notifier = opened.notifier.clone();
     let medtrack = MedTrack::new(opened.store, settings_for(opened.kind, auto_approve))
         .map_err(|err| err.to_string())?;
 
@@ -219,7 +220,7 @@ async fn serve(cli: &Cli) -> Result<(), String> {
     }
 
     let (stop, stopped) = watch::channel(false);
-    let mut background = app::spawn_background(&state, stopped);
+    let mut background = app::spawn_background(&state, notifier, stopped);
     let result = app::serve(listener, app::router(state), shutdown_signal()).await;
     tracing::info!("shutting down: requests in flight are finished");
     let _ = stop.send(true);

@@ -6,12 +6,10 @@
 //! goes to the log.
 
 use std::borrow::Cow;
-use std::error::Error as _;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use medtrack_core::error::StoreError;
 use medtrack_core::{BookingRefusal, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,19 +53,8 @@ pub(crate) fn classify(err: &Error) -> Class {
         Error::Booking(refusal) => refusal_class(*refusal),
         Error::Conflict => class(StatusCode::CONFLICT, "conflict"),
         Error::Unavailable { .. } => class(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        Error::Storage(store) if is_invalid_cursor(store) => {
-            class(StatusCode::UNPROCESSABLE_ENTITY, "invalid")
-        }
         _ => class(StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
-}
-
-/// A cursor the store did not hand out. Only the memory store says so in a way this app
-/// can recognise; the SQLite and DynamoDB stores will need their own arm here once they are
-/// built in, or their bad cursors will answer 500.
-fn is_invalid_cursor(err: &StoreError) -> bool {
-    err.source()
-        .is_some_and(|source| source.is::<medtrack_memory::InvalidCursor>())
 }
 
 /// Writes an unexpected failure and its cause chain to the log. Core and store errors name

@@ -10,7 +10,6 @@
 //! restart keeps them. Pages use the cookie; the JSON API uses `Authorization: Bearer`.
 
 mod api;
-pub mod backend;
 mod csrf;
 pub mod demo_data;
 mod error;
@@ -27,7 +26,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use medtrack_core::dispatch::{DispatchConfig, Dispatcher};
-use medtrack_core::notify::LogNotifier;
+use medtrack_core::notify::Notifier;
 use medtrack_core::MedTrack;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -115,15 +114,19 @@ pub async fn serve(
         .await
 }
 
-/// Starts the notification dispatcher (logging notifications through [`LogNotifier`]), the
-/// purge of expired sessions and the pruning of the login limiter. They stop when
-/// `shutdown` turns true; wait on the returned set to let them finish.
-pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+/// Starts the notification dispatcher (delivering through `notifier`), the purge of expired
+/// sessions and the pruning of the login limiter. They stop when `shutdown` turns true; wait
+/// on the returned set to let them finish.
+pub fn spawn_background(
+    state: &AppState,
+    notifier: Arc<dyn Notifier>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     let medtrack = state.medtrack.clone();
     let dispatcher = Dispatcher::new(
         Arc::clone(medtrack.store()),
-        Arc::new(LogNotifier),
+        notifier,
         Arc::clone(medtrack.clock()),
         DispatchConfig::default(),
     );

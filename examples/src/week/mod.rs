@@ -23,8 +23,8 @@ use medtrack_core::clock::{Clock, ManualClock};
 use medtrack_core::dispatch::{DispatchConfig, Dispatcher};
 use medtrack_core::error::{BookingRefusal, ValidationError, ValidationReason};
 use medtrack_core::id::{DoctorId, PatientId, UserId};
-use medtrack_core::model::{Appointment, AppointmentStatus};
-use medtrack_core::notify::MemoryNotifier;
+use medtrack_core::model::{Appointment, AppointmentStatus, OutboxEvent};
+use medtrack_core::notify::{MemoryNotifier, Notifier, NotifyError};
 use medtrack_core::schedule::Schedule;
 use medtrack_core::store::{AppointmentQuery, PageRequest, Party, Store};
 use medtrack_core::{AppointmentFilter, Error, MedTrack, Principal, Result};
@@ -61,8 +61,19 @@ pub fn week_start(monday: NaiveDate) -> DateTime<Utc> {
     monday.and_time(seven).and_utc()
 }
 
-/// Generates the clinic of `seed` on `store` and replays its week.
+/// Generates the clinic of `seed` on `store` and replays its week; notifications are only
+/// recorded.
 pub async fn replay_week(store: Arc<dyn Store>, seed: ClinicSeed) -> Result<WeekRun> {
+    replay_week_through(store, None, seed).await
+}
+
+/// Like [`replay_week`], but every notification is also handed to `channel` (an SNS topic,
+/// say) before it is recorded, so the summary counts what the channel accepted.
+pub async fn replay_week_through(
+    store: Arc<dyn Store>,
+    channel: Option<Arc<dyn Notifier>>,
+    seed: ClinicSeed,
+) -> Result<WeekRun> {
     if seed.patients < MIN_PATIENTS || seed.doctors < 2 {
         let reason = ValidationReason::OutOfRange("needs at least 2 doctors and 20 patients");
         return Err(ValidationError::new("clinic", reason).into());
@@ -72,8 +83,12 @@ pub async fn replay_week(store: Arc<dyn Store>, seed: ClinicSeed) -> Result<Week
     let medtrack = MedTrack::with_clock(store, demo_settings(), clock.clone())?;
     let clinic = seed.plan().create(&medtrack).await?;
     let notifier = Arc::new(MemoryNotifier::new());
+    let delivery: Arc<dyn Notifier> = Arc::new(Recording {
+        channel,
+        record: notifier.clone(),
+    });
 
-    let mut week = Week::new(&medtrack, clock, &clinic, notifier.clone());
+    let mut week = Week::new(&medtrack, clock, &clinic, notifier.clone(), delivery);
     for tick in 0..TICKS {
         week.tick(tick).await?;
     }
@@ -230,6 +245,7 @@ impl<'a> Week<'a> {
         clock: Arc<ManualClock>,
         clinic: &'a DemoClinic,
         notifier: Arc<MemoryNotifier>,
+        delivery: Arc<dyn Notifier>,
     ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(clinic.seed.seed);
         rng.set_stream(1);
@@ -243,7 +259,7 @@ impl<'a> Week<'a> {
             };
             Dispatcher::new(
                 medtrack.store().clone(),
-                notifier.clone(),
+                delivery.clone(),
                 clock.clone(),
                 config,
             )
@@ -540,4 +556,23 @@ fn refusal_name(err: &Error) -> Option<&'static str> {
         _ => return None,
     };
     Some(name)
+}
+
+/// Delivers to an outside channel first, if there is one, then records the event, so an
+/// event counts as delivered only once the channel took it. The memory notifier's simulated
+/// outage still fails the delivery after the channel took it; the event is then sent to the
+/// channel again later, which at-least-once delivery allows.
+struct Recording {
+    channel: Option<Arc<dyn Notifier>>,
+    record: Arc<MemoryNotifier>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for Recording {
+    async fn deliver(&self, event: &OutboxEvent) -> std::result::Result<(), NotifyError> {
+        if let Some(channel) = &self.channel {
+            channel.deliver(event).await?;
+        }
+        self.record.deliver(event).await
+    }
 }

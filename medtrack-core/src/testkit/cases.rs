@@ -894,6 +894,45 @@ pub async fn appointment_pages_are_ordered_and_stable(store: Arc<dyn Store>) {
     assert!(listed.next_cursor.is_none());
 }
 
+/// A cursor no list handed out is refused as such, on every list, and through the service as
+/// an invalid `cursor` field.
+pub async fn foreign_cursors_are_refused(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let patient = h.patient().await;
+    let foreign = PageRequest {
+        cursor: Some("%not a cursor%".into()),
+        limit: 5,
+    };
+    let query = crate::store::AppointmentQuery {
+        party: crate::store::Party::Patient(patient.as_patient().unwrap()),
+        status: None,
+        from: None,
+        to: None,
+        ascending: false,
+    };
+
+    let appointments = h.store.list_appointments(&query, foreign.clone()).await;
+    assert!(
+        matches!(appointments, Err(StoreError::InvalidCursor)),
+        "{appointments:?}"
+    );
+    let audit = h.store.list_audit(None, foreign.clone()).await;
+    assert!(matches!(audit, Err(StoreError::InvalidCursor)), "{audit:?}");
+    let users = h
+        .store
+        .list_users(UserFilter::default(), foreign.clone())
+        .await;
+    assert!(matches!(users, Err(StoreError::InvalidCursor)), "{users:?}");
+    let listed = h
+        .clinic
+        .appointments(&patient, AppointmentFilter::default(), foreign)
+        .await;
+    assert!(
+        matches!(listed, Err(Error::Invalid(ref err)) if err.field() == "cursor"),
+        "{listed:?}"
+    );
+}
+
 /// Stored instants come back to the microsecond.
 pub async fn instants_round_trip_with_microsecond_precision(store: Arc<dyn Store>) {
     let h = Harness::new(store);

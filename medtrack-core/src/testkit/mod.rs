@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
             schedule_changes_keep_bookings_and_list_those_outside,
             finished_appointments_never_block_and_are_not_upcoming,
             appointment_pages_are_ordered_and_stable,
+            foreign_cursors_are_refused,
             instants_round_trip_with_microsecond_precision,
             a_diagnosis_completes_only_the_own_doctors_past_appointment,
             amended_diagnoses_keep_their_history,

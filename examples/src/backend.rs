@@ -1,14 +1,16 @@
-//! Choosing the storage backend from the command line.
+//! Choosing the storage backend, and the notifier that goes with it, from the command line.
 //!
-//! Memory and SQLite are built in. The DynamoDB backend is written elsewhere; it plugs in as
-//! one more arm of [`open`], and until then asking for it fails with
-//! [`BackendError::NotBuiltIn`] instead of quietly falling back to memory.
+//! Every program of this package takes the same flags: `--backend memory|sqlite|dynamo`,
+//! `--database PATH` for SQLite, `--table-prefix P --topic-arn ARN` for DynamoDB, each also
+//! read from its `MEDTRACK_*` variable.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
+use medtrack_core::notify::{LogNotifier, Notifier};
 use medtrack_core::store::Store;
+use medtrack_dynamo::{load_aws_config, DynamoSettings, DynamoStore, SnsNotifier};
 use medtrack_memory::MemoryStore;
 use medtrack_sqlite::SqliteStore;
 
@@ -60,9 +62,6 @@ pub struct BackendArgs {
 /// Why a backend could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    /// This build does not contain the backend yet.
-    #[error("the {0} backend is not built into medtrack-web yet; use --backend memory for now")]
-    NotBuiltIn(&'static str),
     /// A flag the backend needs is missing.
     #[error("the {backend} backend needs {flag}")]
     MissingFlag {
@@ -82,39 +81,72 @@ pub enum BackendError {
     },
 }
 
-/// An opened store.
-#[derive(Debug, Clone)]
+/// An opened store, with the notifier that delivers its outbox.
+#[derive(Clone)]
 pub struct Backend {
     /// What kind it is.
     pub kind: BackendKind,
     /// The store.
     pub store: Arc<dyn Store>,
+    /// Where notifications go: the SNS topic on DynamoDB, the log elsewhere.
+    pub notifier: Arc<dyn Notifier>,
 }
 
-/// Opens the backend the flags ask for.
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the backend the flags ask for. On DynamoDB the table is created when missing (and
+/// its schema checked when present), and notifications are published to the topic.
 pub async fn open(args: &BackendArgs) -> Result<Backend, BackendError> {
-    let store: Arc<dyn Store> = match args.backend {
-        BackendKind::Memory => Arc::new(MemoryStore::new()),
-        BackendKind::Sqlite => {
-            let path = require(args.database.as_ref(), "sqlite", "--database")?;
-            let store = SqliteStore::open(path)
-                .await
-                .map_err(|err| BackendError::Open {
-                    backend: "sqlite",
-                    source: Box::new(err),
-                })?;
-            Arc::new(store)
-        }
+    let logged: Arc<dyn Notifier> = Arc::new(LogNotifier);
+    let (store, notifier): (Arc<dyn Store>, _) = match args.backend {
+        BackendKind::Memory => (Arc::new(MemoryStore::new()), logged),
+        BackendKind::Sqlite => (Arc::new(open_sqlite(args).await?), logged),
         BackendKind::Dynamo => {
-            let _prefix = require(args.table_prefix.as_ref(), "dynamo", "--table-prefix")?;
-            let _topic = require(args.topic_arn.as_ref(), "dynamo", "--topic-arn")?;
-            return Err(BackendError::NotBuiltIn("dynamo"));
+            let (store, notifier) = open_dynamo(args).await?;
+            (Arc::new(store), Arc::new(notifier))
         }
     };
     Ok(Backend {
         kind: args.backend,
         store,
+        notifier,
     })
+}
+
+async fn open_sqlite(args: &BackendArgs) -> Result<SqliteStore, BackendError> {
+    let path = require(args.database.as_ref(), "sqlite", "--database")?;
+    SqliteStore::open(path)
+        .await
+        .map_err(|err| opening_failed("sqlite", err))
+}
+
+async fn open_dynamo(args: &BackendArgs) -> Result<(DynamoStore, SnsNotifier), BackendError> {
+    let prefix = require(args.table_prefix.as_ref(), "dynamo", "--table-prefix")?;
+    let topic = require(args.topic_arn.as_ref(), "dynamo", "--topic-arn")?;
+    let aws = load_aws_config().await;
+
+    let store = DynamoStore::new(&aws, &DynamoSettings::with_prefix(prefix));
+    store
+        .create_tables()
+        .await
+        .map_err(|err| opening_failed("dynamo", err))?;
+    Ok((store, SnsNotifier::new(&aws, topic.as_str())))
+}
+
+fn opening_failed(
+    backend: &'static str,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> BackendError {
+    BackendError::Open {
+        backend,
+        source: Box::new(err),
+    }
 }
 
 fn require<'a, T>(
@@ -140,20 +172,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memory_and_sqlite_open_and_dynamo_says_it_is_not_built_in() {
-        assert!(open(&args(BackendKind::Memory)).await.is_ok());
+    async fn memory_and_sqlite_open_with_the_log_notifier() {
+        assert_eq!(
+            open(&args(BackendKind::Memory)).await.unwrap().kind,
+            BackendKind::Memory
+        );
         let sqlite = args(BackendKind::Sqlite);
-        assert!(open(&sqlite).await.is_ok());
+        assert_eq!(open(&sqlite).await.unwrap().kind, BackendKind::Sqlite);
         if let Some(path) = &sqlite.database {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
         }
-        let err = open(&args(BackendKind::Dynamo)).await.unwrap_err();
-        assert!(
-            err.to_string().contains("not built into medtrack-web yet"),
-            "{err}"
-        );
     }
 
     #[tokio::test]
@@ -162,5 +192,9 @@ mod tests {
         sqlite.database = None;
         let err = open(&sqlite).await.unwrap_err();
         assert_eq!(err.to_string(), "the sqlite backend needs --database");
+        let mut dynamo = args(BackendKind::Dynamo);
+        dynamo.topic_arn = None;
+        let err = open(&dynamo).await.unwrap_err();
+        assert_eq!(err.to_string(), "the dynamo backend needs --topic-arn");
     }
 }
