@@ -1327,6 +1327,88 @@ pub async fn schedules_are_edited_only_by_their_doctor(store: Arc<dyn Store>) {
     );
 }
 
+/// The rows the other cases do not reach: doctor lists and free slots for every role,
+/// approvals and audit trails outside their roles, and changes by outsiders.
+pub async fn the_remaining_policy_rows_hold_for_every_role(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (doctor, other_doctor, patient, other_patient, admin) = (
+        h.doctor().await,
+        h.doctor().await,
+        h.patient().await,
+        h.patient().await,
+        h.admin().await,
+    );
+    let doctor_id = Harness::doctor_id(&doctor);
+    let booked = h
+        .book(&patient, &doctor, Harness::at(1, 9, 0))
+        .await
+        .unwrap();
+    let day = (Harness::at(2, 0, 0), Harness::at(3, 0, 0));
+
+    for anyone in [&doctor, &patient, &admin] {
+        let listed = h
+            .clinic
+            .doctors(anyone, PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 2);
+        let free = h
+            .clinic
+            .free_slots(anyone, doctor_id, day.0, day.1)
+            .await
+            .unwrap();
+        assert_eq!(free.len(), 16);
+        h.clinic
+            .me(anyone)
+            .await
+            .expect("everyone reads their own profile");
+    }
+    for outsider in [&patient, &doctor] {
+        let approve = h.clinic.approve_doctor(outsider, doctor_id).await;
+        assert!(matches!(approve, Err(Error::Forbidden)), "{approve:?}");
+    }
+    for not_a_patient in [&doctor, &admin] {
+        let trail = h
+            .clinic
+            .my_audit_trail(not_a_patient, PageRequest::first(5))
+            .await;
+        assert!(matches!(trail, Err(Error::Forbidden)), "{trail:?}");
+    }
+    let report_by_admin = h.clinic.submit_report(&admin, report()).await;
+    assert!(
+        matches!(report_by_admin, Err(Error::Forbidden)),
+        "{report_by_admin:?}"
+    );
+    let schedule = Harness::weekday_schedule(30, BookingRules::default());
+    let schedule_by_admin = h.clinic.update_schedule(&admin, doctor_id, schedule).await;
+    assert!(
+        matches!(schedule_by_admin, Err(Error::Forbidden)),
+        "{schedule_by_admin:?}"
+    );
+
+    let later = Harness::at(1, 11, 0);
+    for outsider in [&admin, &other_patient] {
+        let moved = h.clinic.reschedule(outsider, booked.id, later).await;
+        assert!(
+            matches!(moved, Err(Error::NotFound(Entity::Appointment))),
+            "{moved:?}"
+        );
+    }
+    h.clock.set(Harness::at(1, 9, 10));
+    for outsider in [&admin, &other_doctor] {
+        let missed = h.clinic.mark_no_show(outsider, booked.id).await;
+        assert!(
+            matches!(missed, Err(Error::NotFound(Entity::Appointment))),
+            "{missed:?}"
+        );
+    }
+    assert_eq!(
+        h.store.appointment(booked.id).await.unwrap(),
+        booked,
+        "nothing changed"
+    );
+}
+
 // ----- notifications -----
 
 /// Each state change writes one outbox event, in the same write; a refused change writes none.

@@ -66,6 +66,7 @@ macro_rules! conformance_tests {
             audit_pages_are_newest_first_and_stable,
             appointment_access_follows_the_policy,
             schedules_are_edited_only_by_their_doctor,
+            the_remaining_policy_rows_hold_for_every_role,
             every_change_writes_exactly_one_event_and_refusals_none,
             a_failing_notifier_delays_delivery_and_loses_nothing,
             concurrent_dispatchers_never_deliver_one_event_twice,
