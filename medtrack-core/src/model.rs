@@ -365,6 +365,8 @@ pub enum AuditAction {
     ListAppointments,
     /// One appointment and its reason were read.
     ViewAppointment,
+    /// A doctor read the patient's name, to show it beside their appointments.
+    ViewPatientName,
 }
 
 impl AuditAction {
@@ -380,6 +382,7 @@ impl AuditAction {
             Self::MarkNoShow => "mark_no_show",
             Self::ListAppointments => "list_appointments",
             Self::ViewAppointment => "view_appointment",
+            Self::ViewPatientName => "view_patient_name",
         }
     }
 }

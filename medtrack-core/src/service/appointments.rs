@@ -1,6 +1,6 @@
 //! Doctors, free slots, booking, cancelling, rescheduling and schedules.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,7 +10,7 @@ use tracing::instrument;
 use super::{AuditSubject, MedTrack};
 use crate::booking::{self, Slot, MAX_SLOT_RANGE_DAYS};
 use crate::error::{BookingRefusal, Entity, Error, Result, ValidationError, ValidationReason};
-use crate::id::{AppointmentId, DoctorId};
+use crate::id::{AppointmentId, DoctorId, PatientId};
 use crate::model::{
     Appointment, AppointmentStatus, AuditAction, AuditOutcome, DoctorProfile, EventKind, Recipient,
     Role, User,
@@ -308,6 +308,30 @@ impl MedTrack {
             self.store.append_audit(&entry).await?;
         }
         Ok(())
+    }
+
+    /// The names of those among `patients` with whom the acting doctor has a care
+    /// relationship, for showing beside the doctor's appointments; others are left out, as
+    /// if unknown. Each name read is audited.
+    #[instrument(skip_all, fields(actor = %actor.user_id(), patients = patients.len()), err(level = "debug"))]
+    pub async fn patient_names(
+        &self,
+        actor: &Principal,
+        patients: &[PatientId],
+    ) -> Result<BTreeMap<PatientId, PersonName>> {
+        let doctor = actor.as_doctor().ok_or(Error::Forbidden)?;
+        let mut names = BTreeMap::new();
+        for &patient in patients.iter().collect::<BTreeSet<_>>() {
+            if !self.store.has_care_relationship(doctor, patient).await? {
+                continue;
+            }
+            let subject = AuditSubject::record(patient, AuditAction::ViewPatientName);
+            let entry = self.audit_entry(actor, subject, AuditOutcome::Allowed);
+            self.store.append_audit(&entry).await?;
+            let user = self.load_user(patient.user_id(), Entity::User).await?;
+            names.insert(patient, user.name);
+        }
+        Ok(names)
     }
 
     /// Replaces the acting doctor's schedule. Existing bookings stay valid; the change

@@ -1074,6 +1074,39 @@ pub async fn doctors_read_records_only_with_a_care_relationship(store: Arc<dyn S
     assert!(matches!(denied, Err(Error::NotFound(_))), "{denied:?}");
 }
 
+/// A doctor gets the names of the patients they care for, each look-up audited, and nobody
+/// else's; only doctors may ask.
+pub async fn doctors_see_the_names_of_their_own_patients_only(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (doctor, mine, stranger) = (h.doctor().await, h.patient().await, h.patient().await);
+    let (mine_id, stranger_id) = (mine.as_patient().unwrap(), stranger.as_patient().unwrap());
+    h.book(&mine, &doctor, Harness::at(1, 9, 0)).await.unwrap();
+
+    let names = h
+        .clinic
+        .patient_names(&doctor, &[mine_id, stranger_id, mine_id])
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[&mine_id].as_ref(), "Pat Example");
+    let trail = h
+        .clinic
+        .my_audit_trail(&mine, PageRequest::first(50))
+        .await
+        .unwrap();
+    let lookups = trail
+        .items
+        .iter()
+        .filter(|e| e.action == AuditAction::ViewPatientName)
+        .count();
+    assert_eq!(lookups, 1);
+    let by_patient = h.clinic.patient_names(&mine, &[stranger_id]).await;
+    assert!(
+        matches!(by_patient, Err(Error::Forbidden)),
+        "{by_patient:?}"
+    );
+}
+
 /// An appointment cancelled before it began gives no care relationship; one cancelled
 /// after it began does.
 pub async fn a_cancellation_before_the_start_gives_no_care_relationship(store: Arc<dyn Store>) {

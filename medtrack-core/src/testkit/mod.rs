@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             amended_diagnoses_keep_their_history,
             patients_add_reports_to_their_own_record_only,
             doctors_read_records_only_with_a_care_relationship,
+            doctors_see_the_names_of_their_own_patients_only,
             a_cancellation_before_the_start_gives_no_care_relationship,
             admins_manage_accounts_but_read_no_clinical_record,
             record_reads_are_audited_whether_allowed_or_denied,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::account::NoticeQuery;
-use super::view::{appointment_view, directory};
+use super::view::{appointment_view, directory, name_patients};
 use super::{field_error, notice, render, FieldErrors, PageError, PageForm, PagePath, Session};
 use crate::web::api::dto::ScheduleBody;
 use crate::web::time;
@@ -69,20 +69,26 @@ pub(crate) async fn dashboard(
 
     let view = |appointment| appointment_view(appointment, zone, None, &doctors, now);
     let tomorrow = time::start_of_day(today + Duration::days(1), zone);
-    let today_list: Vec<_> = coming
+    let mut today_list: Vec<_> = coming
         .items
         .iter()
         .filter(|appointment| appointment.start < tomorrow)
         .map(view)
         .collect();
-    let upcoming: Vec<_> = coming
+    let mut upcoming: Vec<_> = coming
         .items
         .iter()
         .filter(|appointment| appointment.start >= tomorrow)
         .filter(|appointment| appointment.status == AppointmentStatus::Booked)
         .map(view)
         .collect();
-    let waiting: Vec<_> = waiting.items.iter().map(view).collect();
+    let mut waiting: Vec<_> = waiting.items.iter().map(view).collect();
+    name_patients(
+        &state,
+        actor,
+        &mut [&mut today_list, &mut upcoming, &mut waiting],
+    )
+    .await?;
 
     let page = render(
         "doctor/dashboard.html",
@@ -110,10 +116,7 @@ struct PatientRow {
     next: Option<String>,
 }
 
-/// The patients on the doctor's appointments. The core has no call that lists a doctor's
-/// patients with their names (reading each record would write a misleading "record read"
-/// audit entry per patient), so this page shows a short reference and links to each record,
-/// where the name is shown.
+/// The patients on the doctor's appointments, by name, each linking to their record.
 pub(crate) async fn patients(
     State(state): State<AppState>,
     session: Session,
@@ -158,7 +161,18 @@ pub(crate) async fn patients(
             None => break,
         }
     }
-    let rows: Vec<_> = seen.into_values().filter(|row| row.visits > 0).collect();
+    seen.retain(|_, row| row.visits > 0);
+    let patients: Vec<PatientId> = seen.keys().copied().collect();
+    let names = state
+        .medtrack
+        .patient_names(&session.principal, &patients)
+        .await?;
+    for (patient, row) in &mut seen {
+        if let Some(name) = names.get(patient) {
+            row.reference = name.as_ref().to_owned();
+        }
+    }
+    let rows: Vec<_> = seen.into_values().collect();
     let page = render(
         "doctor/patients.html",
         context! { patients => rows, ..session.layout() },
@@ -186,7 +200,15 @@ async fn appointment_page(
     let appointment = state.medtrack.appointment(&session.principal, id).await?;
     let doctors = directory(state, &session.principal).await?;
     let now = state.medtrack.clock().now();
-    let view = appointment_view(&appointment, session.zone(), None, &doctors, now);
+    let mut views = vec![appointment_view(
+        &appointment,
+        session.zone(),
+        None,
+        &doctors,
+        now,
+    )];
+    name_patients(state, &session.principal, &mut [&mut views]).await?;
+    let view = views.remove(0);
     let started = appointment.start <= now;
     let booked = appointment.status == AppointmentStatus::Booked;
     let completed = appointment.status == AppointmentStatus::Completed;
@@ -520,10 +542,11 @@ async fn schedule_page(
         .await?;
     let doctors = directory(state, &session.principal).await?;
     let now = state.medtrack.clock().now();
-    let outside: Vec<_> = outside
+    let mut outside: Vec<_> = outside
         .iter()
         .map(|appointment| appointment_view(appointment, session.zone(), None, &doctors, now))
         .collect();
+    name_patients(state, &session.principal, &mut [&mut outside]).await?;
     let days: Vec<_> = WEEKDAYS
         .iter()
         .map(|(key, label)| context! { key => key, label => label, value => values.day(key) })

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use medtrack_core::booking::Slot;
-use medtrack_core::id::DoctorId;
+use medtrack_core::id::{DoctorId, PatientId};
 use medtrack_core::model::{
     Appointment, AppointmentStatus, AuditAction, AuditEntry, AuditOutcome, Role,
 };
@@ -66,6 +66,30 @@ pub(crate) fn status_label(status: AppointmentStatus) -> &'static str {
 pub(crate) fn patient_ref(appointment: &Appointment) -> String {
     let id = appointment.patient_id.to_string();
     format!("Patient {}", &id[..8])
+}
+
+/// Puts the patients' names on a doctor's appointment cards, in place of the short
+/// references, for every patient the doctor has a care relationship with (one audited look-up
+/// per patient, however many lists the patient appears in).
+pub(crate) async fn name_patients(
+    state: &AppState,
+    doctor: &Principal,
+    lists: &mut [&mut Vec<AppointmentView>],
+) -> medtrack_core::Result<()> {
+    let patient_of = |view: &AppointmentView| view.patient_id.parse::<PatientId>().ok();
+    let patients: Vec<PatientId> = lists
+        .iter()
+        .flat_map(|list| list.iter())
+        .filter_map(patient_of)
+        .collect();
+    let names = state.medtrack.patient_names(doctor, &patients).await?;
+
+    for view in lists.iter_mut().flat_map(|list| list.iter_mut()) {
+        if let Some(name) = patient_of(view).and_then(|patient| names.get(&patient)) {
+            view.patient_ref = name.as_ref().to_owned();
+        }
+    }
+    Ok(())
 }
 
 /// Shows `appointment` in `zone`; `other` is the other party's zone, shown beside the time
@@ -187,6 +211,7 @@ pub(crate) fn action_label(action: AuditAction) -> &'static str {
         AuditAction::MarkNoShow => "Marked an appointment as missed",
         AuditAction::ListAppointments => "Looked at appointments",
         AuditAction::ViewAppointment => "Looked at an appointment",
+        AuditAction::ViewPatientName => "Looked up your name for their schedule",
     }
 }
 
