@@ -1,7 +1,6 @@
 //! Accounts and login sessions.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
@@ -21,6 +20,7 @@ use crate::keys::{self, GSI1_PK, GSI1_SK, SHARDS, TTL};
 use crate::query::{self, Filter, Range, Source};
 use crate::store::DynamoStore;
 use crate::txn::Condition;
+use crate::write_id::{WriteId, WRITE_ID, WRITE_ID_NAME, WRITE_ID_VALUE};
 
 const USER_ID: &str = "user_id";
 const ROLE: &str = "role";
@@ -29,6 +29,8 @@ const VERSION: &str = "version";
 const LAST_SEEN_AT: &str = "last_seen_at";
 const EXPIRES_AT: &str = "expires_at";
 const EMAIL: &str = "email";
+/// Set on a session a purge has claimed: from then on it is gone for readers.
+const PURGED_BY: &str = "purged_by";
 
 /// Sessions are never named in errors: their key is a token hash.
 const SESSION_ID: &str = "<redacted>";
@@ -65,12 +67,17 @@ fn user_filter(filter: UserFilter) -> Result<Option<Filter>, DynamoError> {
 }
 
 impl DynamoStore {
+    /// Replaces the account if its stored version is still `expected`; a refusal that finds
+    /// this very write in place (an earlier send was applied) is success.
     async fn put_user_if_version(&self, user: &User, expected: u64) -> Result<(), DynamoError> {
+        let write_id = WriteId::new();
+        let mut item = user_item(user)?;
+        write_id.stamp(&mut item);
         let result = self
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(user_item(user)?))
+            .set_item(Some(item))
             .condition_expression(
                 "attribute_exists(PK) AND #version = :expected AND #email = :email",
             )
@@ -86,6 +93,9 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    if write_id.wrote(failed.item()) {
+                        return Ok(());
+                    }
                     Err(update_refusal(user, expected, failed.item()))
                 }
                 _ => Err(sdk("PutItem", err)),
@@ -217,33 +227,77 @@ fn session_from(item: &Item) -> Result<Session, DynamoError> {
     Ok(session)
 }
 
+/// How a purge's claim on one expired session came out.
+enum PurgeClaim {
+    /// This purge claimed it: it counts the session and deletes it.
+    Ours,
+    /// Another purge claimed it and has not deleted it yet (or stopped before it did).
+    Others,
+    /// It was renewed or is gone.
+    NotExpired,
+}
+
 impl DynamoStore {
-    /// Deletes one session if it is still expired at `now`; false if it was renewed or gone.
-    async fn delete_if_expired(
-        &self,
-        item: &Item,
-        now: DateTime<Utc>,
-    ) -> Result<bool, DynamoError> {
+    /// Purges one session if it is still expired at `now`; true if this purge removed it.
+    ///
+    /// A delete cannot tell its own earlier send from someone else's delete, so the
+    /// session is first claimed by a conditional update stamped with a write id: exactly
+    /// one purge wins that claim (a resent claim recognises its own stamp), and from then on
+    /// the session is gone for readers. The winner counts it; whoever comes next deletes it.
+    async fn purge_if_expired(&self, item: &Item, now: DateTime<Utc>) -> Result<bool, DynamoError> {
         let key = keys::Key {
             pk: string(item, keys::PK)?.to_owned(),
             sk: string(item, keys::SK)?.to_owned(),
         };
-        let result = self
-            .client()
+
+        let claim = self.claim_for_purge(&key, now).await?;
+        if matches!(claim, PurgeClaim::NotExpired) {
+            return Ok(false);
+        }
+
+        self.client()
             .delete_item()
             .table_name(self.table())
             .set_key(Some(key_item(&key)))
-            .condition_expression("#expires < :now")
+            .send()
+            .await
+            .map_err(|err| sdk("DeleteItem", err))?;
+        Ok(matches!(claim, PurgeClaim::Ours))
+    }
+
+    async fn claim_for_purge(
+        &self,
+        key: &keys::Key,
+        now: DateTime<Utc>,
+    ) -> Result<PurgeClaim, DynamoError> {
+        let write_id = WriteId::new();
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_item(key)))
+            .update_expression("SET #purged = :write_id, #write_id = :write_id")
+            .condition_expression("#expires < :now AND attribute_not_exists(#purged)")
             .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_names("#purged", PURGED_BY)
+            .expression_attribute_names(WRITE_ID_NAME, WRITE_ID)
             .expression_attribute_values(":now", s(keys::sortable(now)))
+            .expression_attribute_values(WRITE_ID_VALUE, write_id.value())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
 
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(PurgeClaim::Ours),
             Err(err) => match err.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(sdk("DeleteItem", err)),
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(match failed.item() {
+                        stored if write_id.wrote(stored) => PurgeClaim::Ours,
+                        Some(stored) if stored.contains_key(PURGED_BY) => PurgeClaim::Others,
+                        _ => PurgeClaim::NotExpired,
+                    })
+                }
+                _ => Err(sdk("UpdateItem", err)),
             },
         }
     }
@@ -259,7 +313,8 @@ impl SessionStore for DynamoStore {
     #[instrument(level = "debug", skip_all, err)]
     async fn session(&self, token_hash: &TokenHash) -> StoreResult<Option<Session>> {
         let item = self.get(&keys::session(token_hash)).await?;
-        Ok(item.as_ref().map(session_from).transpose()?)
+        let live = item.filter(|item| !item.contains_key(PURGED_BY));
+        Ok(live.as_ref().map(session_from).transpose()?)
     }
 
     #[instrument(level = "debug", skip_all, err)]
@@ -277,7 +332,8 @@ impl SessionStore for DynamoStore {
             .table_name(self.table())
             .set_key(Some(key_item(&keys::session(token_hash))))
             .update_expression("SET #seen = :seen, #exp = :exp, #gsk = :gsk, #ttl = :ttl")
-            .condition_expression("attribute_exists(PK)");
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#purged)")
+            .expression_attribute_names("#purged", PURGED_BY);
         for (placeholder, name) in [
             ("seen", LAST_SEEN_AT),
             ("exp", EXPIRES_AT),
@@ -329,7 +385,7 @@ impl SessionStore for DynamoStore {
 
         let mut purged = 0;
         for item in &expired {
-            if self.delete_if_expired(item, now).await? {
+            if self.purge_if_expired(item, now).await? {
                 purged += 1;
             }
         }

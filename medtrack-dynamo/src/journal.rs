@@ -15,6 +15,7 @@ use crate::item::{body, key_item, n, number, optional_string, s, string, Item};
 use crate::keys::{self, AUDIT_PREFIX, GSI1_PK, GSI1_SK, SHARDS};
 use crate::query::{self, Filter, Range, Source};
 use crate::store::{audit_item, event_attr::*, DynamoStore, DELIVERED, PENDING};
+use crate::write_id::{WriteId, WRITE_ID, WRITE_ID_NAME, WRITE_ID_VALUE};
 
 fn audit_range(patient: Option<PatientId>) -> Range {
     match patient {
@@ -112,19 +113,21 @@ fn due_range(now: DateTime<Utc>) -> Range {
 
 impl DynamoStore {
     /// Sets `lease` on one event if it is still pending, due and free at `now`; the base
-    /// item's condition decides, whatever the index showed.
+    /// item's condition decides, whatever the index showed. A refusal that finds this very
+    /// lease in place (an earlier send was applied) returns the event as leased.
     async fn try_lease(
         &self,
         id: EventId,
         now: DateTime<Utc>,
         lease: &Lease,
     ) -> Result<Option<OutboxEvent>, DynamoError> {
+        let write_id = WriteId::new();
         let result = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_item(&keys::event(id))))
-            .update_expression("SET #owner = :owner, #until = :until")
+            .update_expression("SET #owner = :owner, #until = :until, #write_id = :write_id")
             .condition_expression(
                 "#status = :pending AND #next <= :now \
                  AND (attribute_not_exists(#until) OR #until <= :now)",
@@ -133,38 +136,52 @@ impl DynamoStore {
             .expression_attribute_names("#until", LEASE_UNTIL)
             .expression_attribute_names("#status", STATUS)
             .expression_attribute_names("#next", NEXT_ATTEMPT_AT)
+            .expression_attribute_names(WRITE_ID_NAME, WRITE_ID)
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", s(keys::sortable(lease.until)))
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":now", s(keys::sortable(now)))
+            .expression_attribute_values(WRITE_ID_VALUE, write_id.value())
             .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
 
         match result {
             Ok(output) => output.attributes.as_ref().map(event_from).transpose(),
             Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(None),
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item() {
+                        Some(stored) if write_id.wrote(Some(stored)) => {
+                            event_from(stored).map(Some)
+                        }
+                        _ => Ok(None),
+                    }
+                }
                 _ => Err(sdk("UpdateItem", err)),
             },
         }
     }
 
-    /// Applies `change` to an event if `owner` holds its lease.
+    /// Applies `change` to an event if `owner` holds its lease. A refusal that finds this
+    /// very change in place (an earlier send was applied) is success.
     async fn update_leased(
         &self,
         id: EventId,
         owner: &str,
         change: LeasedChange,
     ) -> Result<(), DynamoError> {
+        let write_id = WriteId::new();
         let mut request = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_item(&keys::event(id))))
-            .update_expression(change.update)
+            .update_expression(change.expression())
             .condition_expression("#owner = :owner")
+            .expression_attribute_names(WRITE_ID_NAME, WRITE_ID)
             .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(WRITE_ID_VALUE, write_id.value())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         for (placeholder, name) in change.names {
             request = request.expression_attribute_names(placeholder, name);
@@ -177,6 +194,9 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    if write_id.wrote(failed.item()) {
+                        return Ok(());
+                    }
                     Err(lease_refusal(id, failed.item().is_some()))
                 }
                 _ => Err(sdk("UpdateItem", err)),
@@ -185,16 +205,22 @@ impl DynamoStore {
     }
 }
 
-/// An update of a leased event: it always drops the lease (`#owner`, `#until`) and names
-/// the index attributes as `#gpk` and `#gsk`.
+/// An update of a leased event: what it sets and what it removes, which always includes
+/// the lease (`#owner`, `#until`). It names the index attributes as `#gpk` and `#gsk`, and
+/// stamps the event with the write's id.
 struct LeasedChange {
-    update: &'static str,
+    set: &'static str,
+    remove: &'static str,
     names: Vec<(&'static str, &'static str)>,
     values: Vec<(&'static str, AttributeValue)>,
 }
 
 impl LeasedChange {
-    fn new(update: &'static str, names: &[(&'static str, &'static str)]) -> Self {
+    fn new(
+        set: &'static str,
+        remove: &'static str,
+        names: &[(&'static str, &'static str)],
+    ) -> Self {
         let mut all = vec![
             ("#owner", LEASE_OWNER),
             ("#until", LEASE_UNTIL),
@@ -203,10 +229,19 @@ impl LeasedChange {
         ];
         all.extend_from_slice(names);
         Self {
-            update,
+            set,
+            remove,
             names: all,
             values: Vec::new(),
         }
+    }
+
+    /// The update expression, the write id included.
+    fn expression(&self) -> String {
+        format!(
+            "SET {}, {WRITE_ID_NAME} = {WRITE_ID_VALUE} REMOVE {}",
+            self.set, self.remove
+        )
     }
 
     fn value(mut self, placeholder: &'static str, value: AttributeValue) -> Self {
@@ -279,12 +314,12 @@ impl OutboxStore for DynamoStore {
         lease_owner: &str,
         delivered_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let update = "SET #status = :delivered, #delivered = :at \
-                      REMOVE #owner, #until, #gpk, #gsk";
-        let change =
-            LeasedChange::new(update, &[("#status", STATUS), ("#delivered", DELIVERED_AT)])
-                .value(":delivered", s(DELIVERED))
-                .value(":at", s(keys::sortable(delivered_at)));
+        let set = "#status = :delivered, #delivered = :at";
+        let remove = "#owner, #until, #gpk, #gsk";
+        let names = [("#status", STATUS), ("#delivered", DELIVERED_AT)];
+        let change = LeasedChange::new(set, remove, &names)
+            .value(":delivered", s(DELIVERED))
+            .value(":at", s(keys::sortable(delivered_at)));
 
         Ok(self.update_leased(id, lease_owner, change).await?)
     }
@@ -297,11 +332,11 @@ impl OutboxStore for DynamoStore {
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let update = "SET #attempts = :attempts, #next = :next, #gpk = :gpk, #gsk = :gsk \
-                      REMOVE #owner, #until";
+        let set = "#attempts = :attempts, #next = :next, #gpk = :gpk, #gsk = :gsk";
+        let remove = "#owner, #until";
         let shard = keys::shard_of(id.as_uuid());
         let names = [("#attempts", ATTEMPTS), ("#next", NEXT_ATTEMPT_AT)];
-        let change = LeasedChange::new(update, &names)
+        let change = LeasedChange::new(set, remove, &names)
             .value(":attempts", n(attempts))
             .value(":next", s(keys::sortable(next_attempt_at)))
             .value(":gpk", s(keys::outbox_shard(shard)))

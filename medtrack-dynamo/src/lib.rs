@@ -91,7 +91,7 @@
 //!
 //! The index is eventually consistent on AWS, so no invariant reads it: leasing an event is
 //! a conditional update of the event item itself (pending, due, lease free), purging a
-//! session re-checks its expiry in the delete's condition, and everything a caller must see
+//! session re-checks its expiry in the condition of the update that claims it, and everything a caller must see
 //! right after its own write (appointments, records, care, the patient's audit trail) is
 //! read from the base table. Lists served by the index (all accounts, everyone's audit, the
 //! pending count) may lag a write by a moment on AWS.
@@ -102,6 +102,15 @@
 //! request token, kept across the SDK's own retries so a retried send is not applied
 //! twice; transactions cancelled as contended (`TransactionConflict`) are sent again a few
 //! times with jittered backoff and then reported as retryable `Unavailable`.
+//!
+//! The SDK resends a request whose response it did not get, and a conditional write whose
+//! first send was applied then fails its own condition. So every conditional write, inside
+//! a transaction or not, stamps what it writes with a fresh id (`write_id`) and asks for the
+//! stored item back when a condition fails: finding its own id there, it reports success
+//! instead of a conflict. This also covers single-item writes, which have no request token,
+//! and emulators, which ignore tokens. Purging a session first claims it with such a
+//! stamped update (`purged_by`; a claimed session is gone for readers) and then deletes it,
+//! so each purged session is counted once, by the purge that claimed it.
 //!
 //! Sessions carry `expires_at_epoch`, so DynamoDB's time to live removes abandoned ones even
 //! if nobody calls `purge_expired_sessions`.
@@ -127,6 +136,7 @@ mod sns;
 mod store;
 mod tables;
 mod txn;
+mod write_id;
 
 pub use config::{load_aws_config, DynamoSettings, SDK_MAX_ATTEMPTS, TABLE_BASE_NAME};
 pub use sns::{

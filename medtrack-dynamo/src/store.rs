@@ -3,6 +3,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use aws_sdk_dynamodb::Client;
 use medtrack_core::error::ConflictKind;
 use medtrack_core::model::{AuditEntry, DeliveryStatus, OutboxEvent};
@@ -14,6 +15,7 @@ use crate::item::{key_item, n, record_item, s, Item};
 use crate::keys::{self, Key, GSI1_PK, GSI1_SK};
 use crate::tables::{self, TableSetupError};
 use crate::txn::{Condition, Transaction};
+use crate::write_id::WriteId;
 
 /// A MedTrack store on one DynamoDB table; see the crate docs for its layout.
 ///
@@ -80,21 +82,28 @@ impl DynamoStore {
     }
 
     /// Puts an item that must not exist yet, outside any transaction (half the write cost of
-    /// a one-item transaction); an existing one is `Conflict(AlreadyExists)`.
-    pub(crate) async fn put_new(&self, item: Item) -> Result<(), DynamoError> {
+    /// a one-item transaction); an existing one is `Conflict(AlreadyExists)`, unless it is
+    /// this very write, applied by an earlier send.
+    pub(crate) async fn put_new(&self, mut item: Item) -> Result<(), DynamoError> {
+        let write_id = WriteId::new();
+        write_id.stamp(&mut item);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
 
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    if write_id.wrote(failed.item()) {
+                        return Ok(());
+                    }
                     Err(DynamoError::Conflict(ConflictKind::AlreadyExists))
                 }
                 _ => Err(sdk("PutItem", err)),

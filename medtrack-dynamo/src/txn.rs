@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use medtrack_core::id::AppointmentId;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::error::{cancellation, sdk, DynamoError, ItemRole};
 use crate::item::{key_item, n, s, Item};
 use crate::keys::Key;
+use crate::write_id::WriteId;
 
 /// DynamoDB's limit on items in one transaction.
 pub(crate) const MAX_ITEMS: usize = 100;
@@ -59,11 +61,13 @@ impl Condition {
     }
 }
 
-/// The items of one atomic write and what each stands for.
+/// The items of one atomic write and what each stands for. Every item it puts carries the
+/// transaction's [`WriteId`].
 #[derive(Debug, Default)]
 pub(crate) struct Transaction {
     items: Vec<TransactWriteItem>,
     roles: Vec<ItemRole>,
+    write_id: WriteId,
 }
 
 impl Transaction {
@@ -71,10 +75,11 @@ impl Transaction {
     pub(crate) fn put(
         &mut self,
         table: &str,
-        item: Item,
+        mut item: Item,
         condition: Option<Condition>,
         role: ItemRole,
     ) -> Result<(), DynamoError> {
+        self.write_id.stamp(&mut item);
         let mut put = Put::builder().table_name(table).set_item(Some(item));
         if let Some(condition) = condition {
             put = put
@@ -118,7 +123,9 @@ impl Transaction {
 
     /// Sends the write, retrying while DynamoDB cancels it as contended. Each send carries
     /// its own client request token, which the SDK reuses on its own retries of that send,
-    /// so a send whose response was lost is not applied twice.
+    /// so DynamoDB does not apply a send twice when its response was lost. Where tokens are
+    /// ignored (emulators), the resent write fails its conditions on its own items; those
+    /// come back stamped with this transaction's write id, and the write counts as done.
     pub(crate) async fn commit(self, client: &Client) -> Result<(), DynamoError> {
         if self.items.is_empty() {
             return Ok(());
@@ -127,7 +134,7 @@ impl Transaction {
             return Err(DynamoError::TooManyItems(self.items.len()));
         }
 
-        retry_contended(|| send(client, &self.items, &self.roles)).await
+        retry_contended(|| send(client, &self.items, &self.roles, &self.write_id)).await
     }
 }
 
@@ -141,6 +148,7 @@ async fn send(
     client: &Client,
     items: &[TransactWriteItem],
     roles: &[ItemRole],
+    write_id: &WriteId,
 ) -> Result<(), DynamoError> {
     let result = client
         .transact_write_items()
@@ -153,11 +161,24 @@ async fn send(
         Ok(_) => Ok(()),
         Err(err) => match err.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                Err(cancellation(cancelled.cancellation_reasons(), roles))
+                let reasons = cancelled.cancellation_reasons();
+                if applied_earlier(reasons, write_id) {
+                    return Ok(());
+                }
+                Err(cancellation(reasons, roles))
             }
             _ => Err(sdk("TransactWriteItems", err)),
         },
     }
+}
+
+/// Whether a cancelled transaction failed only because an earlier send of it was applied:
+/// one of its failed conditions found an item it wrote itself. Transactions are atomic, so
+/// one such item means the whole write is in place.
+fn applied_earlier(reasons: &[CancellationReason], write_id: &WriteId) -> bool {
+    reasons.iter().any(|reason| {
+        reason.code() == Some("ConditionalCheckFailed") && write_id.wrote(reason.item())
+    })
 }
 
 /// Runs `attempt` until it succeeds, fails other than by contention, or
@@ -188,7 +209,6 @@ fn backoff(tries: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::CancellationReason;
     use medtrack_core::error::{ConflictKind, StoreError};
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -234,6 +254,29 @@ mod tests {
 
         assert!(result.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    fn failed_on(item: Item) -> CancellationReason {
+        CancellationReason::builder()
+            .code("ConditionalCheckFailed")
+            .set_item(Some(item))
+            .build()
+    }
+
+    #[test]
+    fn a_resend_failing_on_its_own_items_was_applied_earlier() {
+        let write = WriteId::new();
+        let mut own = Item::new();
+        write.stamp(&mut own);
+        let mut other = Item::new();
+        WriteId::new().stamp(&mut other);
+        let untouched = CancellationReason::builder().code("None").build();
+
+        assert!(applied_earlier(
+            &[untouched.clone(), failed_on(other.clone()), failed_on(own)],
+            &write
+        ));
+        assert!(!applied_earlier(&[untouched, failed_on(other)], &write));
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,6 +15,8 @@ use medtrack_core::store::{AppointmentUpdate, Effects, Store};
 use medtrack_core::text::{ClinicalText, Email, PersonName};
 use medtrack_dynamo::{DynamoSettings, DynamoStore};
 
+pub mod lost_responses;
+
 /// The command that starts a local endpoint, named in every failure about a missing one.
 pub const START_HINT: &str =
     "AWS_ENDPOINT_URL is not set: run `export AWS_ENDPOINT_URL=$(scripts/dynamodb-local)` (or use scripts/test)";
