@@ -49,13 +49,7 @@ async fn the_week_on_sqlite_matches_the_week_in_memory() {
     assert_eq!(opened.store.count_pending_events().await.unwrap(), 0);
 }
 
-// Ignored in the default run: on a loaded machine one replay in four failed with
-// `Error::Conflict` against moto, most likely a request that ran past the SDK's 10-second
-// attempt timeout and was retried after it had succeeded, which moto (ignoring client request
-// tokens, unlike DynamoDB) refuses as a conflict. Until that is confirmed and fixed, run it
-// with a local endpoint set: `cargo test -p medtrack-examples --test clinic_week_backends -- --ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent Conflict against moto under load; see the comment above"]
 async fn the_week_on_dynamodb_with_sns_matches_the_week_in_memory() {
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
