@@ -2,7 +2,9 @@
 //!
 //! A doctor and a patient register through the pages, the patient books, the doctor writes
 //! a diagnosis, the patient reads it, and a second patient is refused the first one's record.
-//! On the way it saves the screenshots under `docs/screenshots/`.
+//! On the way it takes screenshots: into `target/tmp/screenshots/` normally, and over the
+//! README's own ones in `docs/screenshots/` when `MEDTRACK_UPDATE_SCREENSHOTS=1` is set, so
+//! an ordinary test run leaves the working tree untouched.
 //!
 //! `scripts/test` installs Chromium and chromedriver when they are missing, starts
 //! chromedriver and exports `MEDTRACK_WEBDRIVER_URL`. Run on its own, this test starts
@@ -156,8 +158,13 @@ async fn server() -> Server {
 }
 
 fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots can be created");
+    let update_docs = std::env::var_os("MEDTRACK_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1");
+    let dir = if update_docs {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
+    std::fs::create_dir_all(&dir).expect("the screenshot folder can be created");
     dir
 }
 
