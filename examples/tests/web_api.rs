@@ -765,6 +765,39 @@ async fn the_audit_trail_shows_who_read_the_record() {
 }
 
 #[tokio::test]
+async fn admins_see_no_phone_numbers_or_dates_of_birth() {
+    let app = app().await;
+    let contact = json!({"phone": "+49 30 1234567", "birth_date": "1980-04-02"});
+    let patient = app.register("patient", "ann@example.test", contact).await;
+    let own = app
+        .get("/api/me", &app.login("ann@example.test").await)
+        .await
+        .json();
+    assert_eq!(own["phone"], "+49301234567");
+    let admin = app.login(ADMIN).await;
+
+    let listed = app
+        .get("/api/admin/users?role=patient", &admin)
+        .await
+        .json();
+    let deactivated = app
+        .post(
+            &format!("/api/admin/users/{patient}/deactivate"),
+            &admin,
+            json!({}),
+        )
+        .await
+        .json();
+
+    let account = &listed["items"][0];
+    assert_eq!(account["id"], patient.as_str());
+    for shown in [account, &deactivated] {
+        assert!(shown.get("phone").is_none(), "{shown}");
+        assert!(shown.get("birth_date").is_none(), "{shown}");
+    }
+}
+
+#[tokio::test]
 async fn admins_list_and_deactivate_accounts() {
     let app = app().await;
     let (patient, token) = app.account("patient", "ann@example.test").await;

@@ -51,7 +51,7 @@ impl fmt::Debug for NewAccount {
     }
 }
 
-/// An account as its owner and admins see it: everything but the password hash.
+/// An account as its owner sees it: everything but the password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     /// The account's id.

@@ -2,16 +2,55 @@
 
 use tracing::instrument;
 
-use super::accounts::Profile;
+use chrono_tz::Tz;
+
 use super::MedTrack;
 use crate::error::{Entity, Error, Result};
 use crate::id::{DoctorId, PatientId, UserId};
-use crate::model::{AccountStatus, AuditEntry, Role};
+use crate::model::{AccountStatus, AuditEntry, Role, User};
 use crate::policy::{Principal, Request};
 use crate::store::{Page, PageRequest, UserFilter};
+use crate::text::{Email, PersonName, Specialty};
 
-/// An account as an admin lists it.
-pub type AccountSummary = Profile;
+/// An account as an admin sees it: what managing accounts needs, and no more. A phone
+/// number and a date of birth stay with the account's owner (and, for a patient, with the
+/// doctors treating them, through the audited record); an admin approving a doctor or
+/// switching an account off has no use for either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// The account's id.
+    pub id: UserId,
+    /// The login email.
+    pub email: Email,
+    /// The name to show.
+    pub name: PersonName,
+    /// The role.
+    pub role: Role,
+    /// Whether the account is active, pending approval or deactivated.
+    pub status: AccountStatus,
+    /// A doctor's working zone, or a patient's display zone.
+    pub time_zone: Option<Tz>,
+    /// A doctor's specialty.
+    pub specialty: Option<Specialty>,
+}
+
+impl From<&User> for AccountSummary {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            status: user.status,
+            time_zone: user
+                .doctor
+                .as_ref()
+                .map(|doctor| doctor.schedule.time_zone())
+                .or(user.time_zone),
+            specialty: user.doctor.as_ref().map(|doctor| doctor.specialty.clone()),
+        }
+    }
+}
 
 impl MedTrack {
     /// Accounts matching `filter`, ordered by email.
@@ -25,14 +64,18 @@ impl MedTrack {
         self.authorize(actor, Request::ManageAccounts, Entity::User)?;
         let users = self.store.list_users(filter, page).await?;
         Ok(Page {
-            items: users.items.iter().map(Profile::from).collect(),
+            items: users.items.iter().map(AccountSummary::from).collect(),
             next_cursor: users.next_cursor,
         })
     }
 
     /// Lets patients book a doctor who registered themselves.
     #[instrument(skip_all, fields(actor = %actor.user_id(), %doctor_id), err(level = "debug"))]
-    pub async fn approve_doctor(&self, actor: &Principal, doctor_id: DoctorId) -> Result<Profile> {
+    pub async fn approve_doctor(
+        &self,
+        actor: &Principal,
+        doctor_id: DoctorId,
+    ) -> Result<AccountSummary> {
         self.authorize(actor, Request::ManageAccounts, Entity::User)?;
         self.set_status(
             doctor_id.user_id(),
@@ -45,7 +88,11 @@ impl MedTrack {
     /// Switches an account off: it can no longer sign in, its sessions stop working, and a
     /// doctor can no longer be booked. Existing appointments stay as they are.
     #[instrument(skip_all, fields(actor = %actor.user_id(), %user_id), err(level = "debug"))]
-    pub async fn deactivate_user(&self, actor: &Principal, user_id: UserId) -> Result<Profile> {
+    pub async fn deactivate_user(
+        &self,
+        actor: &Principal,
+        user_id: UserId,
+    ) -> Result<AccountSummary> {
         self.authorize(actor, Request::ManageAccounts, Entity::User)?;
         if user_id == actor.user_id() {
             return Err(Error::Forbidden);
@@ -71,7 +118,7 @@ impl MedTrack {
         user_id: UserId,
         required_role: Option<Role>,
         status: AccountStatus,
-    ) -> Result<Profile> {
+    ) -> Result<AccountSummary> {
         let mut user = self.load_user(user_id, Entity::User).await?;
         if required_role.is_some_and(|role| role != user.role) {
             return Err(Error::NotFound(Entity::User));
@@ -83,6 +130,6 @@ impl MedTrack {
         user.updated_at = self.now();
         self.store.update_user(&user, expected).await?;
         tracing::info!(%user_id, status = ?status, "account status changed");
-        Ok(Profile::from(&user))
+        Ok(AccountSummary::from(&user))
     }
 }

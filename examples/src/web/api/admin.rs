@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::accounts::parse_role;
-use super::dto::{AuditBody, ListPage, ProfileBody};
+use super::dto::{AccountBody, AuditBody, ListPage};
 use super::extract::{ApiPath, ApiQuery, Caller, Paging};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
@@ -58,7 +58,7 @@ pub(crate) fn user_filter(
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin", security(("bearer" = [])),
     params(UsersQuery),
     responses(
-        (status = 200, body = ListPage<ProfileBody>),
+        (status = 200, body = ListPage<AccountBody>),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
     ))]
@@ -66,7 +66,7 @@ pub async fn users(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<UsersQuery>,
-) -> Result<Json<ListPage<ProfileBody>>, ApiError> {
+) -> Result<Json<ListPage<AccountBody>>, ApiError> {
     let filter = user_filter(query.role.as_deref(), query.status.as_deref())?;
     let paging = Paging {
         cursor: query.cursor,
@@ -76,14 +76,14 @@ pub async fn users(
         .medtrack
         .accounts(&caller.principal, filter, paging.request())
         .await?;
-    Ok(Json(ListPage::from_page(page, ProfileBody::from)))
+    Ok(Json(ListPage::from_page(page, AccountBody::from)))
 }
 
 /// Lets patients book a doctor who registered themselves.
 #[utoipa::path(post, path = "/api/admin/doctors/{id}/approve", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The doctor")),
     responses(
-        (status = 200, body = ProfileBody),
+        (status = 200, body = AccountBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
         (status = 404, description = "`not_found`: no such doctor", body = ErrorBody),
@@ -92,7 +92,7 @@ pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<ProfileBody>, ApiError> {
+) -> Result<Json<AccountBody>, ApiError> {
     let profile = state
         .medtrack
         .approve_doctor(&caller.principal, DoctorId::from_uuid(id))
@@ -104,7 +104,7 @@ pub async fn approve(
 #[utoipa::path(post, path = "/api/admin/users/{id}/deactivate", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The account")),
     responses(
-        (status = 200, body = ProfileBody),
+        (status = 200, body = AccountBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin, or one's own account", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
@@ -113,7 +113,7 @@ pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<ProfileBody>, ApiError> {
+) -> Result<Json<AccountBody>, ApiError> {
     let profile = state
         .medtrack
         .deactivate_user(&caller.principal, UserId::from_uuid(id))

@@ -9,7 +9,7 @@ use medtrack_core::error::{ValidationError, ValidationReason};
 use medtrack_core::model::{Appointment, AuditEntry, Diagnosis, HealthReport, Prescription};
 use medtrack_core::schedule::{BookingRules, LocalInterval, Schedule, WeeklyHours};
 use medtrack_core::store::Page;
-use medtrack_core::{DoctorSummary, MedicalRecord, Profile};
+use medtrack_core::{AccountSummary, DoctorSummary, MedicalRecord, Profile};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -112,6 +112,40 @@ pub struct ProfileBody {
     pub time_zone: Option<String>,
     /// A doctor's specialty.
     pub specialty: Option<String>,
+}
+
+/// An account as the admin endpoints show it: no phone number or date of birth, which
+/// managing accounts does not need.
+#[derive(Serialize, ToSchema)]
+pub struct AccountBody {
+    /// The account's id.
+    pub id: Uuid,
+    /// The login email.
+    pub email: String,
+    /// The name.
+    pub name: String,
+    /// `patient`, `doctor` or `admin`.
+    pub role: &'static str,
+    /// `active`, `pending_approval` or `deactivated`.
+    pub status: &'static str,
+    /// A patient's display zone, or a doctor's working zone.
+    pub time_zone: Option<String>,
+    /// A doctor's specialty.
+    pub specialty: Option<String>,
+}
+
+impl From<AccountSummary> for AccountBody {
+    fn from(account: AccountSummary) -> Self {
+        Self {
+            id: account.id.as_uuid(),
+            email: account.email.as_ref().to_owned(),
+            name: account.name.as_ref().to_owned(),
+            role: account.role.as_str(),
+            status: status_name(account.status),
+            time_zone: account.time_zone.map(|zone| zone.name().to_owned()),
+            specialty: account.specialty.map(String::from),
+        }
+    }
 }
 
 /// The name of an account status.
@@ -614,6 +648,7 @@ crate::web::redacted_debug!(
     UserBody,
     LoginRequest,
     ProfileBody,
+    AccountBody,
     ProfilePatch,
     DoctorBody,
     SlotBody,
