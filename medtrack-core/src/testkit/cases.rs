@@ -11,7 +11,7 @@ use crate::clock::Clock as _;
 use crate::error::{BookingRefusal, ConflictKind, Entity, Error, StoreError};
 use crate::id::{AppointmentId, UserId};
 use crate::model::{
-    AccountStatus, AppointmentStatus, AuditAction, AuditOutcome, Lease, ReportKind, Role,
+    AccountStatus, AppointmentStatus, AuditAction, AuditOutcome, Lease, ReportKind, Role, Session,
 };
 use crate::schedule::{BookingRules, LocalInterval, Schedule, WeeklyHours};
 use crate::service::hash_token;
@@ -225,6 +225,49 @@ pub async fn purge_removes_only_expired_sessions(store: Arc<dyn Store>) {
         .authenticate(second.token.expose_secret())
         .await
         .unwrap();
+}
+
+/// Purges racing each other remove every expired session once and count it once between
+/// them, and leave live sessions alone.
+pub async fn concurrent_purges_count_each_expired_session_once(store: Arc<dyn Store>) {
+    let h = Harness::new(store.clone());
+    let patient = h.patient().await.user_id();
+    let now = h.clock.now();
+    let session = |index: usize, expires_at| Session {
+        token_hash: hash_token(&format!("racing-purges-{index}")),
+        user_id: patient,
+        created_at: now - Duration::hours(2),
+        last_seen_at: now - Duration::hours(2),
+        expires_at,
+    };
+    let expired: Vec<_> = (0..12)
+        .map(|index| session(index, now - Duration::minutes(5)))
+        .collect();
+    let live: Vec<_> = (12..15)
+        .map(|index| session(index, now + Duration::hours(1)))
+        .collect();
+    for one in expired.iter().chain(&live) {
+        store.insert_session(one).await.unwrap();
+    }
+
+    let purges: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.purge_expired_sessions(now).await })
+        })
+        .collect();
+    let mut counted = 0;
+    for purge in purges {
+        counted += purge.await.unwrap().unwrap();
+    }
+
+    assert_eq!(counted, 12, "each expired session is counted exactly once");
+    for one in &expired {
+        assert!(store.session(&one.token_hash).await.unwrap().is_none());
+    }
+    for one in &live {
+        assert!(store.session(&one.token_hash).await.unwrap().is_some());
+    }
 }
 
 /// A self-registered doctor can't be booked or listed until an admin approves them.

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             sessions_slide_and_then_expire,
             logout_revokes_the_session,
             purge_removes_only_expired_sessions,
+            concurrent_purges_count_each_expired_session_once,
             pending_doctors_are_unbookable_until_approved,
             deactivated_accounts_cannot_sign_in_and_lose_their_sessions,
             unknown_ids_are_not_found,
