@@ -3,7 +3,7 @@
 Started by scripts/dynamodb-local as `python moto-serial-server.py PORT`. Two changes to
 plain `moto_server`, both about TransactWriteItems:
 
-* Requests are handled one at a time. moto applies a transaction item by item and rolls
+* Requests are handled one at a time, in the order they arrive. moto applies a transaction item by item and rolls
   back on failure, so two transactions running at once on its threads could see each
   other's half-applied writes, or erase each other's committed ones. DynamoDB isolates
   transactions; serving requests one by one is the faithful model, and the clients still
@@ -13,13 +13,18 @@ plain `moto_server`, both about TransactWriteItems:
   deep-copies every table a transaction names, once per item, before it starts: the cost of
   every transaction then grows with the size of the table, and a busy test run sees
   requests wait for tens of seconds, long past any client timeout. With requests
-  serialised, remembering the touched items is exactly as correct.
+  serialised, remembering the touched items gives the same tables and the same answers.
+  (moto's stream records of a failed transaction are not taken back; MedTrack uses no
+  streams.)
 
 And one about Query: moto answers every Query by sorting every item of the table, then
 keeping the partition asked for. A query of the base table here looks at its partition
 only, and a query of an index skips the sort of the whole table (moto sorts the matches
 itself afterwards). Results, order and paging are unchanged; only the cost no longer grows
 with the table.
+
+These changes reach into moto's internals, so the server refuses to start on any moto but
+the version they were written against; scripts/dynamodb-local installs exactly that one.
 """
 
 import copy
@@ -27,7 +32,16 @@ import os
 import sys
 import threading
 
-import moto.dynamodb.models as dynamodb_models
+import moto
+
+MOTO_VERSION = "5.2.5"
+if moto.__version__ != MOTO_VERSION:
+    sys.exit(
+        f"moto-serial-server: written for moto {MOTO_VERSION}, found {moto.__version__}; "
+        "run scripts/dynamodb-local, which installs the right one"
+    )
+
+import moto.dynamodb.models as dynamodb_models  # noqa: E402 (after the version check)
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
@@ -141,14 +155,35 @@ DynamoDBBackend.transact_write_items = rolled_back_on_failure(
 )
 
 
+class InArrivalOrder:
+    """A lock that lets waiting threads in first come, first served (a plain
+    `threading.Lock` may let one request wait behind later ones without end)."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self):
+        with self._changed:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._changed.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc):
+        with self._changed:
+            self._serving += 1
+            self._changed.notify_all()
+
+
 def main():
     port = int(sys.argv[1])
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
+    turns = InArrivalOrder()
 
     def one_at_a_time(environ, start_response):
-        with lock:
+        with turns:
             return list(app(environ, start_response))
 
     run_simple(

@@ -1,9 +1,10 @@
 //! Accounts and login sessions.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use medtrack_core::error::{ConflictKind, Entity, StoreError};
 use medtrack_core::id::UserId;
@@ -15,7 +16,7 @@ use medtrack_core::text::Email;
 use tracing::instrument;
 
 use crate::error::{sdk, DynamoError, ItemRole};
-use crate::item::{body, key_item, n, number, record_item, s, string, Item};
+use crate::item::{body, key_item, n, number, optional_string, record_item, s, string, Item};
 use crate::keys::{self, GSI1_PK, GSI1_SK, SHARDS, TTL};
 use crate::query::{self, Filter, Range, Source};
 use crate::store::DynamoStore;
@@ -31,6 +32,8 @@ const EXPIRES_AT: &str = "expires_at";
 const EMAIL: &str = "email";
 /// Set on a session a purge has claimed: from then on it is gone for readers.
 const PURGED_BY: &str = "purged_by";
+/// When the claim in `purged_by` was made.
+const PURGED_AT: &str = "purged_at";
 
 /// Sessions are never named in errors: their key is a token hash.
 const SESSION_ID: &str = "<redacted>";
@@ -227,42 +230,48 @@ fn session_from(item: &Item) -> Result<Session, DynamoError> {
     Ok(session)
 }
 
+/// How long a purge's claim on a session protects it from other purges. The claiming purge
+/// deletes the session right away; a claim older than this belongs to a purge that stopped
+/// in between, and the next purge deletes the session without counting it.
+const PURGE_CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::minutes(10);
+
 /// How a purge's claim on one expired session came out.
 enum PurgeClaim {
-    /// This purge claimed it: it counts the session and deletes it.
-    Ours,
-    /// Another purge claimed it and has not deleted it yet (or stopped before it did).
-    Others,
+    /// This purge holds the claim (an earlier send of it may have set it): it counts the
+    /// session and deletes it.
+    Ours(WriteId),
+    /// Another purge claimed it at the given time.
+    Others { claim: AttributeValue, at: String },
     /// It was renewed or is gone.
     NotExpired,
 }
 
 impl DynamoStore {
-    /// Purges one session if it is still expired at `now`; true if this purge removed it.
+    /// Purges one session if it is still expired at `now`; true if this purge counts it.
     ///
     /// A delete cannot tell its own earlier send from someone else's delete, so the
     /// session is first claimed by a conditional update stamped with a write id: exactly
     /// one purge wins that claim (a resent claim recognises its own stamp), and from then on
-    /// the session is gone for readers. The winner counts it; whoever comes next deletes it.
+    /// the session is gone for readers. The winner counts the session and deletes it.
     async fn purge_if_expired(&self, item: &Item, now: DateTime<Utc>) -> Result<bool, DynamoError> {
         let key = keys::Key {
             pk: string(item, keys::PK)?.to_owned(),
             sk: string(item, keys::SK)?.to_owned(),
         };
 
-        let claim = self.claim_for_purge(&key, now).await?;
-        if matches!(claim, PurgeClaim::NotExpired) {
-            return Ok(false);
+        match self.claim_for_purge(&key, now).await? {
+            PurgeClaim::Ours(write_id) => {
+                self.delete_claimed(&key, write_id.value()).await?;
+                Ok(true)
+            }
+            PurgeClaim::Others { claim, at } => {
+                if at < keys::sortable(now - PURGE_CLAIM_TIMEOUT) {
+                    self.delete_claimed(&key, claim).await?;
+                }
+                Ok(false)
+            }
+            PurgeClaim::NotExpired => Ok(false),
         }
-
-        self.client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(key_item(&key)))
-            .send()
-            .await
-            .map_err(|err| sdk("DeleteItem", err))?;
-        Ok(matches!(claim, PurgeClaim::Ours))
     }
 
     async fn claim_for_purge(
@@ -276,10 +285,11 @@ impl DynamoStore {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_item(key)))
-            .update_expression("SET #purged = :write_id, #write_id = :write_id")
+            .update_expression("SET #purged = :write_id, #purged_at = :now, #write_id = :write_id")
             .condition_expression("#expires < :now AND attribute_not_exists(#purged)")
             .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_names("#purged", PURGED_BY)
+            .expression_attribute_names("#purged_at", PURGED_AT)
             .expression_attribute_names(WRITE_ID_NAME, WRITE_ID)
             .expression_attribute_values(":now", s(keys::sortable(now)))
             .expression_attribute_values(WRITE_ID_VALUE, write_id.value())
@@ -287,17 +297,55 @@ impl DynamoStore {
             .send()
             .await;
 
-        match result {
-            Ok(_) => Ok(PurgeClaim::Ours),
+        let failed = match result {
+            Ok(_) => return Ok(PurgeClaim::Ours(write_id)),
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                    Ok(match failed.item() {
-                        stored if write_id.wrote(stored) => PurgeClaim::Ours,
-                        Some(stored) if stored.contains_key(PURGED_BY) => PurgeClaim::Others,
-                        _ => PurgeClaim::NotExpired,
-                    })
+                    failed.item.clone()
                 }
-                _ => Err(sdk("UpdateItem", err)),
+                _ => return Err(sdk("UpdateItem", err)),
+            },
+        };
+        if write_id.wrote(failed.as_ref()) {
+            return Ok(PurgeClaim::Ours(write_id));
+        }
+        let Some(mut stored) = failed else {
+            return Ok(PurgeClaim::NotExpired);
+        };
+        match (
+            stored.remove(PURGED_BY),
+            optional_string(&stored, PURGED_AT),
+        ) {
+            (Some(claim), Some(at)) => Ok(PurgeClaim::Others {
+                claim,
+                at: at.to_owned(),
+            }),
+            _ => Ok(PurgeClaim::NotExpired),
+        }
+    }
+
+    /// Deletes a session still under `claim`; one already gone, or claimed anew, is left.
+    async fn delete_claimed(
+        &self,
+        key: &keys::Key,
+        claim: AttributeValue,
+    ) -> Result<(), DynamoError> {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(key_item(key)))
+            .condition_expression("#purged = :claim")
+            .expression_attribute_names("#purged", PURGED_BY)
+            .expression_attribute_values(":claim", claim)
+            .send()
+            .await;
+
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                _ => Err(sdk("DeleteItem", err)),
             },
         }
     }

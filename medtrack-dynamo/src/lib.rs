@@ -36,11 +36,13 @@
 //! ## Table design
 //!
 //! One table, billed on demand (`PAY_PER_REQUEST`), with string keys `PK` and `SK`, one
-//! global secondary index `GSI1` on `GSI1PK`/`GSI1SK` projecting all attributes, and time to
-//! live on `expires_at_epoch`. Every record is kept whole as JSON in `body`; the attributes
-//! used by conditions and filters (`version`, `status`, `role`, lease fields, …) sit beside
-//! it. Times in keys are fixed-width UTC (`2027-03-28T09:00:00.000000000Z`), so key order is
-//! time order; an id after the time makes every key unique and breaks ties by id.
+//! global secondary index `GSI1` on `GSI1PK`/`GSI1SK` projecting all attributes, and time
+//! to live on `expires_at_epoch`. Every record is kept whole as JSON in `body`; the
+//! attributes used by conditions and filters (`version`, `status`, `role`, lease fields, …)
+//! sit beside it, with `write_id` (the last conditional write, see below) and, on a session
+//! being purged, `purged_by` and `purged_at`. Times in keys are fixed-width UTC
+//! (`2027-03-28T09:00:00.000000000Z`), so key order is time order; an id after the time
+//! makes every key unique and breaks ties by id.
 //!
 //! | Item | `PK` | `SK` | `GSI1PK` / `GSI1SK` |
 //! |---|---|---|---|
@@ -91,10 +93,10 @@
 //!
 //! The index is eventually consistent on AWS, so no invariant reads it: leasing an event is
 //! a conditional update of the event item itself (pending, due, lease free), purging a
-//! session re-checks its expiry in the condition of the update that claims it, and everything a caller must see
-//! right after its own write (appointments, records, care, the patient's audit trail) is
-//! read from the base table. Lists served by the index (all accounts, everyone's audit, the
-//! pending count) may lag a write by a moment on AWS.
+//! session re-checks its expiry in the condition of the update that claims it, and
+//! everything a caller must see right after its own write (appointments, records, care, the
+//! patient's audit trail) is read from the base table. Lists served by the index (all
+//! accounts, everyone's audit, the pending count) may lag a write by a moment on AWS.
 //!
 //! Every `Query` follows `LastEvaluatedKey`: a page is filled across DynamoDB's 1 MB
 //! responses, and its cursor holds the sort key of its last item, so the next page resumes
@@ -104,13 +106,22 @@
 //! times with jittered backoff and then reported as retryable `Unavailable`.
 //!
 //! The SDK resends a request whose response it did not get, and a conditional write whose
-//! first send was applied then fails its own condition. So every conditional write, inside
-//! a transaction or not, stamps what it writes with a fresh id (`write_id`) and asks for the
-//! stored item back when a condition fails: finding its own id there, it reports success
-//! instead of a conflict. This also covers single-item writes, which have no request token,
-//! and emulators, which ignore tokens. Purging a session first claims it with such a
+//! first send was applied then fails its own condition. So every conditional put and
+//! update, inside a transaction or not, stamps what it writes with a fresh id (`write_id`)
+//! and asks for the stored item back when a condition fails: finding its own id there, it
+//! reports success instead of a conflict. This covers single-item writes, which have no
+//! request token, and emulators, which ignore tokens. (Conditional deletes need no stamp:
+//! a transaction always also puts a stamped item, and a resent delete of a claim held by the
+//! same appointment passes its condition.) Purging a session first claims it with such a
 //! stamped update (`purged_by`; a claimed session is gone for readers) and then deletes it,
-//! so each purged session is counted once, by the purge that claimed it.
+//! so each purged session is counted by exactly one purge, the one whose claim took it. A
+//! purge that stops between the two leaves its claim; ten minutes later the next purge
+//! deletes that session without counting it.
+//!
+//! What this cannot cover: when the SDK spends all its attempts on a write that did land,
+//! the caller sees `Unavailable`, and trying the same operation again is a new write with
+//! a new id, refused by the first one (`SlotTaken`, `StaleVersion`, `EmailTaken`). Reading
+//! back before retrying tells the two apart.
 //!
 //! Sessions carry `expires_at_epoch`, so DynamoDB's time to live removes abandoned ones even
 //! if nobody calls `purge_expired_sessions`.

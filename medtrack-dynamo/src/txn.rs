@@ -63,11 +63,20 @@ impl Condition {
 
 /// The items of one atomic write and what each stands for. Every item it puts carries the
 /// transaction's [`WriteId`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Transaction {
     items: Vec<TransactWriteItem>,
     roles: Vec<ItemRole>,
     write_id: WriteId,
+}
+
+/// Shows what the items stand for, never their attributes, which hold health information.
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transaction {

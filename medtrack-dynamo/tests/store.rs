@@ -13,9 +13,12 @@ use medtrack_core::model::{
     Session, TokenHash,
 };
 use medtrack_core::store::{
-    AppointmentQuery, AppointmentStore, Effects, OutboxStore, PageRequest, Party, UserFilter,
+    AppointmentQuery, AppointmentStore, Effects, OutboxStore, PageRequest, Party, SessionStore,
+    UserFilter,
 };
 use medtrack_core::text::{ClinicalText, ShortText};
+use medtrack_dynamo::sdk::dynamodb::types::AttributeValue;
+use medtrack_dynamo::DynamoStore;
 use support::*;
 
 fn conflict(result: Result<(), StoreError>) -> ConflictKind {
@@ -737,4 +740,61 @@ async fn booking_events_name_the_event_kind_and_recipients() {
     assert_eq!(got.kind, EventKind::AppointmentBooked);
     assert_eq!(got.recipients, event.recipients);
     assert_eq!(got.message, event.message);
+}
+
+/// The raw session item, as a purge left it.
+async fn stored_session(
+    store: &DynamoStore,
+    hash: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    store
+        .client()
+        .get_item()
+        .table_name(store.table_name())
+        .key("PK", AttributeValue::S(format!("SESSION#{hash}")))
+        .key("SK", AttributeValue::S("SESSION".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+/// A purge that stopped between claiming a session and deleting it leaves its claim: the
+/// session is gone for readers at once, later purges leave it to its claimer for ten
+/// minutes, and then one deletes it without counting it again.
+#[tokio::test]
+async fn a_session_claimed_by_a_stopped_purge_is_hidden_then_deleted_uncounted() {
+    let store = fresh_dynamo().await;
+    let abandoned = session("bb01", -Duration::minutes(30));
+    store.insert_session(&abandoned).await.unwrap();
+    let claimed_at = Utc::now();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table_name())
+        .key("PK", AttributeValue::S("SESSION#bb01".into()))
+        .key("SK", AttributeValue::S("SESSION".into()))
+        .update_expression("SET purged_by = :claim, purged_at = :at")
+        .expression_attribute_values(":claim", AttributeValue::S("a purge that stopped".into()))
+        .expression_attribute_values(
+            ":at",
+            AttributeValue::S(claimed_at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert!(store
+        .session(&abandoned.token_hash)
+        .await
+        .unwrap()
+        .is_none());
+    let soon = claimed_at + Duration::minutes(1);
+    assert_eq!(store.purge_expired_sessions(soon).await.unwrap(), 0);
+    assert!(stored_session(&store, "bb01").await.is_some());
+
+    let later = claimed_at + Duration::minutes(11);
+    assert_eq!(store.purge_expired_sessions(later).await.unwrap(), 0);
+    assert!(stored_session(&store, "bb01").await.is_none());
 }

@@ -2,6 +2,10 @@
 //! applied the write, the way a timeout or a dropped connection does. The SDK then sends
 //! the same write again, and the store must recognise its own earlier success instead of
 //! reporting the conflict the resent write runs into.
+//!
+//! What it does not model: a first send that is applied only after its resend (a request
+//! stuck in the network), and a second, separate request with exactly the same body as an
+//! earlier one, whose first response is let through.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +30,10 @@ use super::{aws, fresh_dynamo, unique_name};
 const WRITES: [&str; 4] = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"];
 
 /// What the endpoint would answer if it failed after applying the write.
-const LOST: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"the response was lost"}"#;
+const LOST: &str = concat!(
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","#,
+    r#""message":"the response was lost"}"#
+);
 
 /// Counts the responses a [`LoseFirstWriteResponses`] has replaced.
 #[derive(Debug, Default)]
