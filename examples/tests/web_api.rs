@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use chrono::Duration;
 use common::*;
+use medtrack_examples::web::{ClientIpSource, WebConfig};
 use serde_json::json;
 
 #[tokio::test]
@@ -879,6 +880,35 @@ async fn login_is_rate_limited_per_client_address() {
         app.send_from(request, [10, 0, 0, 10]).await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_address_limit_counts_each_forwarded_client() {
+    let config = WebConfig {
+        client_address: ClientIpSource::RightmostXForwardedFor,
+        ..limited(0, 2)
+    };
+    let app = app_with(config, settings(false)).await;
+    let proxy = [10, 0, 0, 1];
+    let from = |client: &str, email: &str| {
+        let mut request = login_request(&json!({"email": email, "password": PASSWORD}));
+        let forwarded = format!("198.51.100.7, {client}").parse().unwrap();
+        request.headers_mut().insert("x-forwarded-for", forwarded);
+        request
+    };
+
+    for email in ["a@example.test", "b@example.test"] {
+        let reply = app.send_from(from("203.0.113.5", email), proxy).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let over = app
+        .send_from(from("203.0.113.5", "c@example.test"), proxy)
+        .await;
+    assert_eq!(over.code(), "rate_limited");
+    let other_client = app
+        .send_from(from("203.0.113.6", "c@example.test"), proxy)
+        .await;
+    assert_eq!(other_client.status, StatusCode::UNAUTHORIZED);
 }
 
 fn login_request(body: &serde_json::Value) -> Request<Body> {

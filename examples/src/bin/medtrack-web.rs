@@ -12,7 +12,9 @@ use clap::{Parser, Subcommand};
 use medtrack_core::{MedTrack, Settings};
 use medtrack_examples::backend::{self, BackendArgs, BackendKind};
 use medtrack_examples::demo::demo_settings;
-use medtrack_examples::web::{self as app, AppState, CsrfKey, LoginLimits, WebConfig};
+use medtrack_examples::web::{
+    self as app, AppState, ClientIpSource, CsrfKey, LoginLimits, WebConfig,
+};
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
@@ -73,6 +75,14 @@ struct ServeArgs {
     /// Login attempts per minute from one client address; 0 switches the limit off.
     #[arg(long, default_value_t = LoginLimits::default().per_address_per_minute, env = "MEDTRACK_LOGIN_LIMIT_PER_ADDRESS")]
     login_limit_per_address: u32,
+
+    /// Where a client's address comes from, for the per-address login limit: `ConnectInfo`
+    /// (the connection; no proxy in front), or the header the proxy in front sets:
+    /// `RightmostXForwardedFor` (AWS load balancers, nginx), `XRealIp`, `RightmostForwarded`,
+    /// `CloudFrontViewerAddress`, `CfConnectingIp`, `TrueClientIp`, `FlyClientIp`,
+    /// `XEnvoyExternalAddress`.
+    #[arg(long, default_value = "ConnectInfo", value_parser = client_address_source, env = "MEDTRACK_CLIENT_ADDRESS_FROM")]
+    client_address_from: ClientIpSource,
 
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024, env = "MEDTRACK_MAX_BODY_BYTES")]
@@ -187,6 +197,7 @@ async fn serve(cli: &Cli) -> Result<(), String> {
             per_account_per_minute: args.login_limit_per_account,
             per_address_per_minute: args.login_limit_per_address,
         },
+        client_address: args.client_address_from.clone(),
         csrf_key,
     };
     let state = AppState::new(medtrack, config);
@@ -306,4 +317,11 @@ fn prompt_password() -> Result<SecretString, String> {
         return Err("the two passwords differ".to_owned());
     }
     Ok(SecretString::from(first))
+}
+
+/// Parses a `--client-address-from` value.
+fn client_address_source(value: &str) -> Result<ClientIpSource, String> {
+    value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a client address source; see --help for the names"))
 }

@@ -39,6 +39,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+pub use axum_client_ip::ClientIpSource;
 use medtrack_core::dispatch::{DispatchConfig, Dispatcher};
 use medtrack_core::notify::Notifier;
 use medtrack_core::MedTrack;
@@ -60,19 +61,25 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// How many login attempts are let through per account and per client address.
     pub login_limits: LoginLimits,
+    /// Where a client's address comes from, for the per-address login limit: the connection
+    /// itself when clients connect directly, or the header the proxy in front of the app
+    /// sets (`RightmostXForwardedFor` behind an AWS load balancer or nginx). A header is
+    /// only trustworthy when every request passes that proxy.
+    pub client_address: ClientIpSource,
     /// The key CSRF tokens are derived with. Instances that share a database should share
     /// it too, or a form rendered by one is refused by another.
     pub csrf_key: CsrfKey,
 }
 
 impl WebConfig {
-    /// Settings for tests: no TLS, a 64 KiB body limit, default login limits and a random
-    /// CSRF key.
+    /// Settings for tests: no TLS, a 64 KiB body limit, default login limits, client
+    /// addresses from the connection and a random CSRF key.
     pub fn for_tests() -> Self {
         Self {
             secure_cookies: false,
             max_body_bytes: 64 * 1024,
             login_limits: LoginLimits::default(),
+            client_address: ClientIpSource::ConnectInfo,
             csrf_key: CsrfKey::random(),
         }
     }
@@ -107,11 +114,13 @@ impl AppState {
 /// and the layers around them (security headers, request ids, tracing, body limit).
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
+    let client_address = state.config.client_address.clone();
     let app = Router::new()
         .merge(api::router(state.clone()))
         .merge(pages::router(state))
         .method_not_allowed_fallback(pages::method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit));
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(client_address.into_extension());
     layers::wrap(app)
 }
 

@@ -1,7 +1,8 @@
 //! Limits on login attempts, per account and per client address.
 //!
 //! Both limits are token buckets from `governor`, kept in this process's memory: two
-//! instances each allow the full rate. Set either limit to 0 to switch it off, as a load
+//! instances each allow the full rate. Behind a proxy, the client's address is read from
+//! the header the proxy sets (see `WebConfig::client_address`). Set either limit to 0 to switch it off, as a load
 //! test from one address may need.
 
 use std::fmt;
@@ -10,6 +11,7 @@ use std::num::NonZeroU32;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum_client_ip::ClientIp;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -105,16 +107,19 @@ fn refusal(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> Rat
     }
 }
 
-/// The client's address as the connection shows it. Behind a reverse proxy this is the
-/// proxy's address, so the per-address limit then applies to all clients together; reading
-/// a forwarded-for header is not supported yet.
+/// The client's address, from where [`WebConfig::client_address`](super::WebConfig) says:
+/// the connection, or a header set by the proxy in front. A request without that header
+/// (one that did not come through the proxy) falls back to the connection's address.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddr(pub(crate) IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(ClientIp(address)) = ClientIp::from_request_parts(parts, state).await {
+            return Ok(Self(address));
+        }
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
