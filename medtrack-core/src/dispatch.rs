@@ -15,7 +15,7 @@ use tracing::instrument;
 use crate::clock::Clock;
 use crate::error::{ConflictKind, StoreError};
 use crate::model::{Lease, OutboxEvent};
-use crate::notify::Notifier;
+use crate::notify::{Notifier, NotifyError};
 use crate::store::Store;
 
 /// How a dispatcher paces itself.
@@ -27,6 +27,10 @@ pub struct DispatchConfig {
     pub batch_size: u32,
     /// How long a taken event stays reserved for this dispatcher.
     pub lease: Duration,
+    /// The longest one delivery may take before it counts as failed. A round starts a
+    /// delivery only while at least this much of its lease is left. At most half the lease
+    /// is used, so every round has room for a delivery.
+    pub delivery_timeout: Duration,
     /// The wait after the first failure; it doubles with each further failure.
     pub base_backoff: Duration,
     /// The longest wait between attempts.
@@ -41,6 +45,7 @@ impl Default for DispatchConfig {
             name: format!("dispatcher-{}", uuid::Uuid::new_v4()),
             batch_size: 50,
             lease: Duration::seconds(60),
+            delivery_timeout: Duration::seconds(20),
             base_backoff: Duration::seconds(5),
             max_backoff: Duration::minutes(30),
             idle_poll: std::time::Duration::from_millis(500),
@@ -57,6 +62,8 @@ pub struct DispatchReport {
     pub failed: u32,
     /// Events whose lease another dispatcher took over meanwhile.
     pub lost: u32,
+    /// Events handed back untried because too little of the lease was left for them.
+    pub released: u32,
 }
 
 /// Delivers pending outbox events through a notifier.
@@ -82,8 +89,15 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
-        config: DispatchConfig,
+        mut config: DispatchConfig,
     ) -> Self {
+        let longest = config.lease / 2;
+        if config.delivery_timeout > longest {
+            tracing::warn!(
+                "delivery timeout not shorter than half the lease; using half the lease"
+            );
+            config.delivery_timeout = longest;
+        }
         Self {
             store,
             notifier,
@@ -106,7 +120,11 @@ impl Dispatcher {
             .await?;
 
         let mut report = DispatchReport::default();
-        for event in &events {
+        for (index, event) in events.iter().enumerate() {
+            if self.clock.now() + self.config.delivery_timeout > lease.until {
+                self.release(&events[index..], &mut report).await?;
+                break;
+            }
             self.deliver_one(event, &mut report).await?;
         }
         if !events.is_empty() {
@@ -143,7 +161,7 @@ impl Dispatcher {
         report: &mut DispatchReport,
     ) -> Result<(), StoreError> {
         let owner = &self.config.name;
-        let outcome = match self.notifier.deliver(event).await {
+        let outcome = match self.deliver_in_time(event).await {
             Ok(()) => {
                 report.delivered += 1;
                 self.store
@@ -168,6 +186,52 @@ impl Dispatcher {
             }
             other => other,
         }
+    }
+}
+
+impl Dispatcher {
+    /// Delivers `event`, or fails once [`DispatchConfig::delivery_timeout`] has passed (the
+    /// notifier may still have sent it: delivery is at least once).
+    async fn deliver_in_time(&self, event: &OutboxEvent) -> Result<(), NotifyError> {
+        let limit = self
+            .config
+            .delivery_timeout
+            .to_std()
+            .unwrap_or(std::time::Duration::ZERO);
+        match tokio::time::timeout(limit, self.notifier.deliver(event)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(NotifyError::new("the delivery timed out")),
+        }
+    }
+
+    /// Hands `events` back untried, as due as they were, so any dispatcher can take them
+    /// now instead of when this round's lease runs out.
+    async fn release(
+        &self,
+        events: &[OutboxEvent],
+        report: &mut DispatchReport,
+    ) -> Result<(), StoreError> {
+        for event in events {
+            let handed_back = self
+                .store
+                .retry_later(
+                    event.id,
+                    &self.config.name,
+                    event.attempts,
+                    event.next_attempt_at,
+                )
+                .await;
+            match handed_back {
+                Ok(()) => report.released += 1,
+                Err(StoreError::Conflict(ConflictKind::LeaseLost)) => report.lost += 1,
+                Err(other) => return Err(other),
+            }
+        }
+        tracing::warn!(
+            released = events.len(),
+            "lease running out, handed the rest of the round back"
+        );
+        Ok(())
     }
 }
 

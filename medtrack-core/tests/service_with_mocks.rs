@@ -817,6 +817,34 @@ fn notifier_answering(times: usize, outcome: fn() -> Result<(), NotifyError>) ->
     notifier
 }
 
+/// A channel that takes a notification and never answers.
+struct SilentChannel;
+
+#[async_trait]
+impl Notifier for SilentChannel {
+    async fn deliver(&self, _event: &OutboxEvent) -> Result<(), NotifyError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_that_never_answers_fails_at_the_timeout_and_is_retried() {
+    let event = pending_event(0);
+    let mut store = MockStore::new();
+    expect_retry(&mut store, event.id, 1, 5);
+    expect_lease(&mut store, vec![event]);
+    let config = DispatchConfig {
+        name: DISPATCHER.to_owned(),
+        ..DispatchConfig::default()
+    };
+    let clock = Arc::new(ManualClock::new(t0()));
+    let dispatcher = Dispatcher::new(Arc::new(store), Arc::new(SilentChannel), clock, config);
+
+    let report = dispatcher.run_once().await.unwrap();
+
+    assert_eq!((report.delivered, report.failed), (0, 1));
+}
+
 #[tokio::test]
 async fn a_failed_delivery_is_retried_with_one_more_attempt_after_the_backoff() {
     let (first, third) = (pending_event(0), pending_event(2));
@@ -832,6 +860,7 @@ async fn a_failed_delivery_is_retried_with_one_more_attempt_after_the_backoff() 
         delivered: 0,
         failed: 2,
         lost: 0,
+        released: 0,
     };
     assert_eq!(report, expected);
 }
@@ -850,6 +879,7 @@ async fn an_accepted_delivery_is_marked_delivered_at_the_current_time() {
         delivered: 1,
         failed: 0,
         lost: 0,
+        released: 0,
     };
     assert_eq!(report, expected);
 }
@@ -871,6 +901,7 @@ async fn a_lease_lost_while_marking_delivered_is_counted_and_the_round_goes_on()
         delivered: 2,
         failed: 0,
         lost: 1,
+        released: 0,
     };
     assert_eq!(report, expected);
 }

@@ -170,7 +170,8 @@ async fn booked_and_cancelled_appointments_reach_the_queue_with_their_attributes
         DispatchReport {
             delivered: 2,
             failed: 0,
-            lost: 0
+            lost: 0,
+            released: 0
         }
     );
 
@@ -238,7 +239,8 @@ async fn an_unreachable_topic_keeps_the_event_pending_until_it_is_delivered_once
         DispatchReport {
             delivered: 0,
             failed: 1,
-            lost: 0
+            lost: 0,
+            released: 0
         }
     );
     assert_eq!(store.count_pending_events().await.unwrap(), 1);
@@ -254,7 +256,8 @@ async fn an_unreachable_topic_keeps_the_event_pending_until_it_is_delivered_once
         DispatchReport {
             delivered: 1,
             failed: 0,
-            lost: 0
+            lost: 0,
+            released: 0
         }
     );
     assert_eq!(working.run_once().await.unwrap(), DispatchReport::default());

@@ -1591,6 +1591,33 @@ pub async fn concurrent_dispatchers_never_deliver_one_event_twice(store: Arc<dyn
     assert_eq!(h.notifier.delivered().len(), 20);
 }
 
+/// A round whose slow deliveries use up its lease hands back the events it has not tried,
+/// so another dispatcher delivers them at once rather than after the lease.
+pub async fn a_round_hands_back_what_its_lease_cannot_cover(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    for _ in 0..3 {
+        h.patient().await;
+    }
+    assert_eq!(h.store.count_pending_events().await.unwrap(), 3);
+    let slow = h.slow_dispatcher("slow", Duration::seconds(25), Duration::seconds(20));
+
+    let report = slow.run_once().await.unwrap();
+    assert_eq!(
+        (report.delivered, report.released),
+        (2, 1),
+        "after two 25 s deliveries, 10 s of the lease is left: too little for a third"
+    );
+
+    let other = h.dispatcher("other");
+    assert_eq!(
+        other.run_once().await.unwrap().delivered,
+        1,
+        "the handed-back event is free before the slow round's lease ends"
+    );
+    assert_eq!(h.notifier.delivered().len(), 3);
+    assert_eq!(h.store.count_pending_events().await.unwrap(), 0);
+}
+
 /// An event whose dispatcher stopped is taken over when the lease ends, and the old holder
 /// can no longer mark it.
 pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {

@@ -10,8 +10,8 @@ use chrono_tz::Tz;
 use crate::clock::ManualClock;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::id::DoctorId;
-use crate::model::{Appointment, Role};
-use crate::notify::MemoryNotifier;
+use crate::model::{Appointment, OutboxEvent, Role};
+use crate::notify::{MemoryNotifier, Notifier, NotifyError};
 use crate::password::PasswordParams;
 use crate::policy::Principal;
 use crate::schedule::{BookingRules, LocalInterval, Schedule, WeeklyHours};
@@ -199,6 +199,29 @@ impl Harness {
         )
     }
 
+    /// A dispatcher like [`Harness::dispatcher`] whose every delivery takes `takes` on the
+    /// harness clock, with deliveries cut off after `timeout`.
+    pub fn slow_dispatcher(&self, name: &str, takes: Duration, timeout: Duration) -> Dispatcher {
+        let config = DispatchConfig {
+            name: name.to_owned(),
+            batch_size: 100,
+            lease: Duration::minutes(1),
+            delivery_timeout: timeout,
+            ..DispatchConfig::default()
+        };
+        let notifier = SlowNotifier {
+            clock: self.clock.clone(),
+            takes,
+            then: self.notifier.clone(),
+        };
+        Dispatcher::new(
+            self.store.clone(),
+            Arc::new(notifier),
+            self.clock.clone(),
+            config,
+        )
+    }
+
     /// Runs the dispatcher until no event is due, returning how many were delivered.
     pub async fn deliver_all(&self) -> u32 {
         let dispatcher = self.dispatcher("suite");
@@ -210,5 +233,20 @@ impl Harness {
                 return delivered;
             }
         }
+    }
+}
+
+/// Delivers into another notifier after moving the clock on, as a slow channel would.
+struct SlowNotifier {
+    clock: Arc<ManualClock>,
+    takes: Duration,
+    then: Arc<MemoryNotifier>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for SlowNotifier {
+    async fn deliver(&self, event: &OutboxEvent) -> std::result::Result<(), NotifyError> {
+        self.clock.advance(self.takes);
+        self.then.deliver(event).await
     }
 }

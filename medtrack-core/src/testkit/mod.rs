@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             a_failing_notifier_delays_delivery_and_loses_nothing,
             concurrent_dispatchers_never_deliver_one_event_twice,
             an_expired_lease_is_taken_over,
+            a_round_hands_back_what_its_lease_cannot_cover,
         );
     };
 }
