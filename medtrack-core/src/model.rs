@@ -129,6 +129,20 @@ impl User {
     pub fn is_bookable_doctor(&self) -> bool {
         self.role == Role::Doctor && self.status == AccountStatus::Active && self.doctor.is_some()
     }
+
+    /// The zone this account's times are shown in: a doctor's working zone, or a patient's
+    /// chosen display zone.
+    pub fn shown_time_zone(&self) -> Option<Tz> {
+        self.doctor
+            .as_ref()
+            .map(|doctor| doctor.schedule.time_zone())
+            .or(self.time_zone)
+    }
+
+    /// A doctor's specialty.
+    pub fn specialty(&self) -> Option<Specialty> {
+        self.doctor.as_ref().map(|doctor| doctor.specialty.clone())
+    }
 }
 
 /// Where an appointment is in its life.

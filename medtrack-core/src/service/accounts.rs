@@ -84,12 +84,8 @@ impl From<&User> for Profile {
             status: user.status,
             phone: user.phone.clone(),
             birth_date: user.birth_date,
-            time_zone: user
-                .doctor
-                .as_ref()
-                .map(|doctor| doctor.schedule.time_zone())
-                .or(user.time_zone),
-            specialty: user.doctor.as_ref().map(|doctor| doctor.specialty.clone()),
+            time_zone: user.shown_time_zone(),
+            specialty: user.specialty(),
         }
     }
 }

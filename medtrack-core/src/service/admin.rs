@@ -42,12 +42,8 @@ impl From<&User> for AccountSummary {
             name: user.name.clone(),
             role: user.role,
             status: user.status,
-            time_zone: user
-                .doctor
-                .as_ref()
-                .map(|doctor| doctor.schedule.time_zone())
-                .or(user.time_zone),
-            specialty: user.doctor.as_ref().map(|doctor| doctor.specialty.clone()),
+            time_zone: user.shown_time_zone(),
+            specialty: user.specialty(),
         }
     }
 }
