@@ -261,6 +261,21 @@ impl AppointmentStore for DynamoStore {
     #[instrument(level = "debug", skip_all, fields(appointment_id = %appointment.id, doctor_id = %appointment.doctor_id), err)]
     async fn book(&self, appointment: &Appointment, effects: Effects) -> StoreResult<()> {
         let mut txn = self.transaction_with(&effects)?;
+        for party in [
+            appointment.doctor_id.user_id(),
+            appointment.patient_id.user_id(),
+        ] {
+            let account = ItemRole::Referenced {
+                entity: Entity::User,
+                id: party.to_string(),
+            };
+            txn.check(
+                self.table(),
+                &keys::user(party),
+                Condition::present(),
+                account,
+            )?;
+        }
 
         self.stage_appointment(&mut txn, None, appointment, Guard::New)?;
 

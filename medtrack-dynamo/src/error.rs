@@ -206,13 +206,20 @@ pub(crate) enum ItemRole {
     },
     /// A cell being released, which must be free or held by the same appointment.
     Release,
+    /// A record the write refers to, which must exist.
+    Referenced {
+        /// What kind of record.
+        entity: Entity,
+        /// Its id.
+        id: String,
+    },
 }
 
 impl ItemRole {
     /// Lower comes first when several conditions failed at once.
     fn precedence(&self) -> u8 {
         match self {
-            Self::Versioned { .. } => 0,
+            Self::Referenced { .. } | Self::Versioned { .. } => 0,
             Self::Claim(ConflictKind::DoctorTime) => 1,
             Self::Claim(_) => 2,
             Self::Email => 3,
@@ -254,6 +261,10 @@ fn condition_failure(role: &ItemRole, item_existed: bool) -> DynamoError {
             id: id.clone(),
         },
         ItemRole::Versioned { .. } => DynamoError::Conflict(ConflictKind::StaleVersion),
+        ItemRole::Referenced { entity, id } => DynamoError::NotFound {
+            entity: *entity,
+            id: id.clone(),
+        },
         ItemRole::Claim(kind) => DynamoError::Conflict(*kind),
         ItemRole::Email => DynamoError::Conflict(ConflictKind::Email),
         ItemRole::Fresh => DynamoError::Conflict(ConflictKind::AlreadyExists),

@@ -79,7 +79,9 @@
 //!   never write the same partition. A cancelled condition is read from the per-item
 //!   cancellation reasons: a doctor cell gives `Conflict(DoctorTime)`, a patient cell
 //!   `Conflict(PatientTime)`, a version check `Conflict(StaleVersion)`, the email item
-//!   `Conflict(Email)`. Core caps an appointment at 44 cells, so a reschedule (cells released
+//!   `Conflict(Email)`. A booking also carries a `ConditionCheck` on the doctor's and the
+//!   patient's account items, so an appointment never names an account the table does not
+//!   hold (`NotFound`). Core caps an appointment at 44 cells, so a reschedule (cells released
 //!   plus cells taken, the appointment, four timeline writes and its effects) stays within
 //!   DynamoDB's 100 items per transaction.
 //! - **The medical record and a patient's audit trail**: `Query` on the patient's partition

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, Put,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use medtrack_core::id::AppointmentId;
@@ -38,6 +38,14 @@ impl Condition {
     pub(crate) fn absent() -> Self {
         Self {
             expression: "attribute_not_exists(PK)".into(),
+            ..Self::default()
+        }
+    }
+
+    /// The item must exist.
+    pub(crate) fn present() -> Self {
+        Self {
+            expression: "attribute_exists(PK)".into(),
             ..Self::default()
         }
     }
@@ -102,6 +110,28 @@ impl Transaction {
 
         self.items
             .push(TransactWriteItem::builder().put(put.build()?).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
+    /// Adds a check that the item at `key` meets `condition`, without writing it.
+    pub(crate) fn check(
+        &mut self,
+        table: &str,
+        key: &Key,
+        condition: Condition,
+        role: ItemRole,
+    ) -> Result<(), DynamoError> {
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(key_item(key)))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(non_empty(condition.names))
+            .set_expression_attribute_values(non_empty(condition.values))
+            .build()?;
+
+        self.items
+            .push(TransactWriteItem::builder().condition_check(check).build());
         self.roles.push(role);
         Ok(())
     }

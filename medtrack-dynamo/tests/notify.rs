@@ -150,7 +150,12 @@ async fn booked_and_cancelled_appointments_reach_the_queue_with_their_attributes
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let notifier = SnsNotifier::new(&aws().await, &channel.topic_arn);
 
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&dynamo).await,
+        known_patient(&dynamo).await,
+        monday_nine(),
+        30,
+    );
     let (effects, booking) = booking_effects(&booked, "Your appointment on 3 March is booked");
     dynamo.book(&booked, effects).await.unwrap();
     let cancel = changed(&booked, AppointmentStatus::Cancelled);
@@ -228,7 +233,12 @@ async fn an_unreachable_topic_keeps_the_event_pending_until_it_is_delivered_once
     let config = aws().await;
     let broken = SnsNotifier::new(&config, channel.deleted_topic_arn().await);
     let working = SnsNotifier::new(&config, &channel.topic_arn);
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&dynamo).await,
+        known_patient(&dynamo).await,
+        monday_nine(),
+        30,
+    );
     let (effects, booking) = booking_effects(&booked, "Booked");
     dynamo.book(&booked, effects).await.unwrap();
 

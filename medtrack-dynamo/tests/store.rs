@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use medtrack_core::error::{ConflictKind, Entity, StoreError};
-use medtrack_core::id::{DoctorId, EventId, PatientId};
+use medtrack_core::id::EventId;
 use medtrack_core::model::{
     AppointmentStatus, AuditAction, Diagnosis, EventKind, HealthReport, Lease, ReportKind, Role,
     Session, TokenHash,
@@ -31,12 +31,12 @@ fn conflict(result: Result<(), StoreError>) -> ConflictKind {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_concurrent_bookings_of_one_slot_give_exactly_one_success() {
     let store = fresh_store().await;
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&*store).await;
 
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let store = Arc::clone(&store);
-        let wanted = appointment(doctor, PatientId::new(), monday_nine(), 30);
+        let wanted = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
         tasks.push(tokio::spawn(async move {
             store.book(&wanted, Effects::default()).await
         }));
@@ -96,10 +96,10 @@ async fn thirty_two_concurrent_registrations_of_one_email_give_one_account() {
 #[tokio::test]
 async fn a_patient_cannot_hold_two_doctors_at_overlapping_times() {
     let store = fresh_store().await;
-    let patient = PatientId::new();
-    let first = appointment(DoctorId::new(), patient, monday_nine(), 30);
+    let patient = known_patient(&*store).await;
+    let first = appointment(known_doctor(&*store).await, patient, monday_nine(), 30);
     let overlapping = appointment(
-        DoctorId::new(),
+        known_doctor(&*store).await,
         patient,
         monday_nine() + Duration::minutes(15),
         30,
@@ -114,13 +114,13 @@ async fn a_patient_cannot_hold_two_doctors_at_overlapping_times() {
 #[tokio::test]
 async fn doctor_buffers_are_held_with_the_appointment() {
     let store = fresh_store().await;
-    let doctor = DoctorId::new();
-    let mut first = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let doctor = known_doctor(&*store).await;
+    let mut first = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     first.buffer_after_minutes = 10;
-    let right_after = appointment(doctor, PatientId::new(), first.end, 30);
+    let right_after = appointment(doctor, known_patient(&*store).await, first.end, 30);
     let after_buffer = appointment(
         doctor,
-        PatientId::new(),
+        known_patient(&*store).await,
         first.end + Duration::minutes(10),
         30,
     );
@@ -135,9 +135,9 @@ async fn doctor_buffers_are_held_with_the_appointment() {
 #[tokio::test]
 async fn a_refused_booking_writes_nothing() {
     let store = fresh_store().await;
-    let doctor = DoctorId::new();
-    let first = appointment(doctor, PatientId::new(), monday_nine(), 30);
-    let second = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let doctor = known_doctor(&*store).await;
+    let first = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
+    let second = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     let (effects, _) = booking_effects(&second, "Your appointment is booked");
     store.book(&first, Effects::default()).await.unwrap();
 
@@ -161,7 +161,12 @@ async fn a_refused_booking_writes_nothing() {
 #[tokio::test]
 async fn booking_the_same_appointment_id_twice_is_already_exists() {
     let store = fresh_store().await;
-    let first = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let first = appointment(
+        known_doctor(&*store).await,
+        known_patient(&*store).await,
+        monday_nine(),
+        30,
+    );
     let mut again = first.clone();
     again.start = monday_nine() + Duration::days(1);
     again.end = again.start + Duration::minutes(30);
@@ -175,8 +180,8 @@ async fn booking_the_same_appointment_id_twice_is_already_exists() {
 #[tokio::test]
 async fn cancelling_frees_the_time_at_once() {
     let store = fresh_store().await;
-    let doctor = DoctorId::new();
-    let booked = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let doctor = known_doctor(&*store).await;
+    let booked = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     store.book(&booked, Effects::default()).await.unwrap();
 
     let cancel = changed(&booked, AppointmentStatus::Cancelled);
@@ -185,7 +190,7 @@ async fn cancelling_frees_the_time_at_once() {
         .await
         .unwrap();
 
-    let other = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let other = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     store.book(&other, Effects::default()).await.unwrap();
     let stored = store.appointment(booked.id).await.unwrap();
     assert_eq!(stored.status, AppointmentStatus::Cancelled);
@@ -195,7 +200,12 @@ async fn cancelling_frees_the_time_at_once() {
 #[tokio::test]
 async fn a_stale_or_unknown_appointment_update_is_refused() {
     let store = fresh_store().await;
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&*store).await,
+        known_patient(&*store).await,
+        monday_nine(),
+        30,
+    );
     store.book(&booked, Effects::default()).await.unwrap();
 
     let mut stale = changed(&booked, AppointmentStatus::Cancelled);
@@ -203,7 +213,12 @@ async fn a_stale_or_unknown_appointment_update_is_refused() {
     let kind = conflict(store.update_appointment(stale, Effects::default()).await);
     assert_eq!(kind, ConflictKind::StaleVersion);
 
-    let unknown = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let unknown = appointment(
+        known_doctor(&*store).await,
+        known_patient(&*store).await,
+        monday_nine(),
+        30,
+    );
     let result = store
         .update_appointment(
             changed(&unknown, AppointmentStatus::Cancelled),
@@ -216,8 +231,8 @@ async fn a_stale_or_unknown_appointment_update_is_refused() {
 #[tokio::test]
 async fn rescheduling_releases_the_old_time_and_takes_the_new() {
     let store = fresh_store().await;
-    let doctor = DoctorId::new();
-    let booked = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let doctor = known_doctor(&*store).await;
+    let booked = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     store.book(&booked, Effects::default()).await.unwrap();
 
     let shifted = moved(&booked, monday_nine() + Duration::minutes(15));
@@ -226,11 +241,11 @@ async fn rescheduling_releases_the_old_time_and_takes_the_new() {
         .await
         .unwrap();
 
-    let early = appointment(doctor, PatientId::new(), monday_nine(), 15);
+    let early = appointment(doctor, known_patient(&*store).await, monday_nine(), 15);
     store.book(&early, Effects::default()).await.unwrap();
     let clash = appointment(
         doctor,
-        PatientId::new(),
+        known_patient(&*store).await,
         monday_nine() + Duration::minutes(30),
         15,
     );
@@ -252,11 +267,11 @@ async fn rescheduling_releases_the_old_time_and_takes_the_new() {
 #[tokio::test]
 async fn a_colliding_reschedule_keeps_the_old_time() {
     let store = fresh_store().await;
-    let doctor = DoctorId::new();
-    let mine = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let doctor = known_doctor(&*store).await;
+    let mine = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     let theirs = appointment(
         doctor,
-        PatientId::new(),
+        known_patient(&*store).await,
         monday_nine() + Duration::hours(1),
         30,
     );
@@ -271,7 +286,7 @@ async fn a_colliding_reschedule_keeps_the_old_time() {
     );
 
     assert_eq!(kind, ConflictKind::DoctorTime);
-    let same_time = appointment(doctor, PatientId::new(), monday_nine(), 30);
+    let same_time = appointment(doctor, known_patient(&*store).await, monday_nine(), 30);
     let kind = conflict(store.book(&same_time, Effects::default()).await);
     assert_eq!(kind, ConflictKind::DoctorTime);
     assert_eq!(store.appointment(mine.id).await.unwrap().start, mine.start);
@@ -285,14 +300,14 @@ async fn a_colliding_reschedule_keeps_the_old_time() {
 #[tokio::test]
 async fn care_follows_the_appointments_between_doctor_and_patient() {
     let store = fresh_store().await;
-    let (doctor, patient) = (DoctorId::new(), PatientId::new());
+    let (doctor, patient) = (known_doctor(&*store).await, known_patient(&*store).await);
     assert!(!store.has_care_relationship(doctor, patient).await.unwrap());
 
     let booked = appointment(doctor, patient, monday_nine(), 30);
     store.book(&booked, Effects::default()).await.unwrap();
     assert!(store.has_care_relationship(doctor, patient).await.unwrap());
     assert!(!store
-        .has_care_relationship(DoctorId::new(), patient)
+        .has_care_relationship(known_doctor(&*store).await, patient)
         .await
         .unwrap());
 
@@ -307,7 +322,7 @@ async fn care_follows_the_appointments_between_doctor_and_patient() {
 #[tokio::test]
 async fn appointments_list_in_order_with_filters_and_stable_pages() {
     let store = fresh_store().await;
-    let (doctor, patient) = (DoctorId::new(), PatientId::new());
+    let (doctor, patient) = (known_doctor(&*store).await, known_patient(&*store).await);
     let mut ids = Vec::new();
     for slot in 0..7 {
         let start = monday_nine() + Duration::minutes(30 * slot);
@@ -505,7 +520,12 @@ fn diagnosis(appointment: &medtrack_core::model::Appointment, version: u32) -> D
 #[tokio::test]
 async fn a_first_diagnosis_completes_the_appointment_and_frees_its_time() {
     let store = fresh_store().await;
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&*store).await,
+        known_patient(&*store).await,
+        monday_nine(),
+        30,
+    );
     store.book(&booked, Effects::default()).await.unwrap();
 
     let complete = changed(&booked, AppointmentStatus::Completed);
@@ -533,14 +553,19 @@ async fn a_first_diagnosis_completes_the_appointment_and_frees_its_time() {
         .has_care_relationship(booked.doctor_id, booked.patient_id)
         .await
         .unwrap());
-    let next = appointment(booked.doctor_id, PatientId::new(), monday_nine(), 30);
+    let next = appointment(
+        booked.doctor_id,
+        known_patient(&*store).await,
+        monday_nine(),
+        30,
+    );
     store.book(&next, Effects::default()).await.unwrap();
 }
 
 #[tokio::test]
 async fn reports_are_kept_oldest_first() {
     let store = fresh_store().await;
-    let patient = PatientId::new();
+    let patient = known_patient(&*store).await;
     let mut titles = Vec::new();
     for i in 0..3 {
         let report = HealthReport {
@@ -563,7 +588,7 @@ async fn reports_are_kept_oldest_first() {
         titles
     );
     assert!(store
-        .reports_for_patient(PatientId::new())
+        .reports_for_patient(known_patient(&*store).await)
         .await
         .unwrap()
         .is_empty());
@@ -572,7 +597,7 @@ async fn reports_are_kept_oldest_first() {
 #[tokio::test]
 async fn audit_lists_newest_first_per_patient_and_for_everyone() {
     let store = fresh_store().await;
-    let (ann, bob) = (PatientId::new(), PatientId::new());
+    let (ann, bob) = (known_patient(&*store).await, known_patient(&*store).await);
     let mut all = Vec::new();
     for i in 0..10 {
         let patient = if i % 2 == 0 { ann } else { bob };
@@ -624,8 +649,8 @@ async fn outbox_events_are_written_with_their_change_and_leased_once() {
     let mut events = Vec::new();
     for slot in 0..5 {
         let booked = appointment(
-            DoctorId::new(),
-            PatientId::new(),
+            known_doctor(&store).await,
+            known_patient(&store).await,
             monday_nine() + Duration::hours(slot),
             30,
         );
@@ -657,7 +682,12 @@ async fn outbox_events_are_written_with_their_change_and_leased_once() {
 #[tokio::test]
 async fn delivery_and_retry_need_the_lease() {
     let store = fresh_dynamo().await;
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        monday_nine(),
+        30,
+    );
     let (effects, event) = booking_effects(&booked, "Booked");
     store.book(&booked, effects).await.unwrap();
     let now = Utc::now();
@@ -698,7 +728,12 @@ async fn delivery_and_retry_need_the_lease() {
 #[tokio::test]
 async fn an_expired_lease_can_be_taken_over() {
     let store = fresh_dynamo().await;
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        monday_nine(),
+        30,
+    );
     let (effects, _) = booking_effects(&booked, "Booked");
     store.book(&booked, effects).await.unwrap();
     let now = Utc::now();
@@ -725,7 +760,12 @@ async fn an_expired_lease_can_be_taken_over() {
 #[tokio::test]
 async fn booking_events_name_the_event_kind_and_recipients() {
     let store = fresh_dynamo().await;
-    let booked = appointment(DoctorId::new(), PatientId::new(), monday_nine(), 30);
+    let booked = appointment(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        monday_nine(),
+        30,
+    );
     let (effects, event) = booking_effects(&booked, "Booked");
     store.book(&booked, effects).await.unwrap();
 

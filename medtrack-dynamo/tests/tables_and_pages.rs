@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use chrono::Duration;
-use medtrack_core::id::{DoctorId, PatientId};
+use medtrack_core::id::DoctorId;
 use medtrack_core::store::{AppointmentQuery, AppointmentStore, Effects, PageRequest, Party};
 use medtrack_core::text::ClinicalText;
 use medtrack_dynamo::{create_tables, DynamoSettings, DynamoStore, TableSetupError};
@@ -77,7 +77,7 @@ const APPOINTMENTS: i64 = 110;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_doctor_with_more_than_a_megabyte_of_appointments_lists_them_all() {
     let store = fresh_dynamo().await;
-    let (doctor, patient) = (DoctorId::new(), PatientId::new());
+    let (doctor, patient) = (known_doctor(&store).await, known_patient(&store).await);
     let reason = ClinicalText::parse(&"r".repeat(9_900)).unwrap();
     for slot in 0..APPOINTMENTS {
         let start = monday_nine() + Duration::minutes(30 * slot);

@@ -93,6 +93,13 @@ impl State {
         if self.appointments.contains_key(&appointment.id) {
             return Err(StoreError::Conflict(ConflictKind::AlreadyExists));
         }
+        let parties = [
+            appointment.doctor_id.user_id(),
+            appointment.patient_id.user_id(),
+        ];
+        if let Some(missing) = parties.into_iter().find(|id| !self.users.contains_key(id)) {
+            return Err(StoreError::not_found(Entity::User, missing));
+        }
 
         let take = held_claims(appointment);
         self.check_free(&take, appointment.id)?;

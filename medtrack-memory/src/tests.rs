@@ -42,6 +42,25 @@ fn visit(doctor: DoctorId, patient: PatientId, start: i64, minutes: i64) -> Appo
     }
 }
 
+/// A doctor account stored in `store`, for appointments to refer to.
+async fn known_doctor<S: AccountStore + ?Sized>(store: &S) -> DoctorId {
+    known_account(store, Role::Doctor).await.as_doctor()
+}
+
+/// A patient account stored in `store`, for appointments to refer to.
+async fn known_patient<S: AccountStore + ?Sized>(store: &S) -> PatientId {
+    known_account(store, Role::Patient).await.as_patient()
+}
+
+async fn known_account<S: AccountStore + ?Sized>(store: &S, role: Role) -> UserId {
+    let account = user(&format!("{}@example.org", UserId::new()), role);
+    store
+        .create_user(&account, Effects::default())
+        .await
+        .expect("the account is stored");
+    account.id
+}
+
 fn changed(appointment: &Appointment, change: impl FnOnce(&mut Appointment)) -> AppointmentUpdate {
     let mut next = appointment.clone();
     change(&mut next);
@@ -155,13 +174,16 @@ async fn the_memory_store_is_usable_as_a_dyn_store() {
 #[tokio::test]
 async fn an_overlapping_doctor_cell_is_a_doctor_time_conflict() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&store).await;
     store
-        .book(&visit(doctor, PatientId::new(), 0, 30), Effects::default())
+        .book(
+            &visit(doctor, known_patient(&store).await, 0, 30),
+            Effects::default(),
+        )
         .await
         .unwrap();
 
-    let overlapping = visit(doctor, PatientId::new(), 25, 30);
+    let overlapping = visit(doctor, known_patient(&store).await, 25, 30);
     let result = store.book(&overlapping, Effects::default()).await;
 
     assert_eq!(conflict(result), ConflictKind::DoctorTime);
@@ -170,13 +192,13 @@ async fn an_overlapping_doctor_cell_is_a_doctor_time_conflict() {
 #[tokio::test]
 async fn a_buffer_holds_the_doctors_time() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
-    let mut first = visit(doctor, PatientId::new(), 0, 30);
+    let doctor = known_doctor(&store).await;
+    let mut first = visit(doctor, known_patient(&store).await, 0, 30);
     first.buffer_after_minutes = 10;
     store.book(&first, Effects::default()).await.unwrap();
 
-    let in_buffer = visit(doctor, PatientId::new(), 35, 30);
-    let after_buffer = visit(doctor, PatientId::new(), 40, 30);
+    let in_buffer = visit(doctor, known_patient(&store).await, 35, 30);
+    let after_buffer = visit(doctor, known_patient(&store).await, 40, 30);
 
     let refused = store.book(&in_buffer, Effects::default()).await;
     assert_eq!(conflict(refused), ConflictKind::DoctorTime);
@@ -186,13 +208,16 @@ async fn a_buffer_holds_the_doctors_time() {
 #[tokio::test]
 async fn an_overlapping_patient_cell_with_another_doctor_is_a_patient_time_conflict() {
     let store = MemoryStore::new();
-    let patient = PatientId::new();
+    let patient = known_patient(&store).await;
     store
-        .book(&visit(DoctorId::new(), patient, 0, 30), Effects::default())
+        .book(
+            &visit(known_doctor(&store).await, patient, 0, 30),
+            Effects::default(),
+        )
         .await
         .unwrap();
 
-    let elsewhere = visit(DoctorId::new(), patient, 15, 30);
+    let elsewhere = visit(known_doctor(&store).await, patient, 15, 30);
     let result = store.book(&elsewhere, Effects::default()).await;
 
     assert_eq!(conflict(result), ConflictKind::PatientTime);
@@ -201,7 +226,7 @@ async fn an_overlapping_patient_cell_with_another_doctor_is_a_patient_time_confl
 #[tokio::test]
 async fn a_doctor_collision_is_reported_before_a_patient_collision() {
     let store = MemoryStore::new();
-    let (doctor, patient) = (DoctorId::new(), PatientId::new());
+    let (doctor, patient) = (known_doctor(&store).await, known_patient(&store).await);
     store
         .book(&visit(doctor, patient, 0, 30), Effects::default())
         .await
@@ -217,12 +242,15 @@ async fn a_doctor_collision_is_reported_before_a_patient_collision() {
 #[tokio::test]
 async fn a_refused_booking_writes_no_claims_and_no_effects() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&store).await;
     store
-        .book(&visit(doctor, PatientId::new(), 0, 30), Effects::default())
+        .book(
+            &visit(doctor, known_patient(&store).await, 0, 30),
+            Effects::default(),
+        )
         .await
         .unwrap();
-    let partly_free = visit(doctor, PatientId::new(), 15, 30);
+    let partly_free = visit(doctor, known_patient(&store).await, 15, 30);
 
     let patient = partly_free.patient_id;
     let refused = store.book(&partly_free, effects_for(patient)).await;
@@ -231,14 +259,19 @@ async fn a_refused_booking_writes_no_claims_and_no_effects() {
     assert_no_effects(&store).await;
     let lost = store.appointment(partly_free.id).await;
     assert!(matches!(lost, Err(StoreError::NotFound { .. })));
-    let later = visit(doctor, PatientId::new(), 30, 15);
+    let later = visit(doctor, known_patient(&store).await, 30, 15);
     store.book(&later, Effects::default()).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_booking_stores_its_effects() {
     let store = MemoryStore::new();
-    let appointment = visit(DoctorId::new(), PatientId::new(), 0, 30);
+    let appointment = visit(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        0,
+        30,
+    );
 
     let effects = effects_for(appointment.patient_id);
     store.book(&appointment, effects).await.unwrap();
@@ -251,8 +284,8 @@ async fn a_booking_stores_its_effects() {
 #[tokio::test]
 async fn cancelling_frees_the_time_at_once() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
-    let first = visit(doctor, PatientId::new(), 0, 30);
+    let doctor = known_doctor(&store).await;
+    let first = visit(doctor, known_patient(&store).await, 0, 30);
     store.book(&first, Effects::default()).await.unwrap();
 
     let update = cancelled(&first);
@@ -261,7 +294,7 @@ async fn cancelling_frees_the_time_at_once() {
         .await
         .unwrap();
 
-    let again = visit(doctor, PatientId::new(), 0, 30);
+    let again = visit(doctor, known_patient(&store).await, 0, 30);
     store.book(&again, Effects::default()).await.unwrap();
     let booked = store
         .booked_for_doctor(doctor, at(0), at(60))
@@ -273,8 +306,8 @@ async fn cancelling_frees_the_time_at_once() {
 #[tokio::test]
 async fn a_reschedule_may_overlap_its_own_old_time() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
-    let appointment = visit(doctor, PatientId::new(), 0, 30);
+    let doctor = known_doctor(&store).await;
+    let appointment = visit(doctor, known_patient(&store).await, 0, 30);
     store.book(&appointment, Effects::default()).await.unwrap();
 
     let update = moved(&appointment, 15);
@@ -283,9 +316,9 @@ async fn a_reschedule_may_overlap_its_own_old_time() {
         .await
         .unwrap();
 
-    let freed = visit(doctor, PatientId::new(), 0, 15);
+    let freed = visit(doctor, known_patient(&store).await, 0, 15);
     store.book(&freed, Effects::default()).await.unwrap();
-    let still_held = visit(doctor, PatientId::new(), 40, 10);
+    let still_held = visit(doctor, known_patient(&store).await, 40, 10);
     let refused = store.book(&still_held, Effects::default()).await;
     assert_eq!(conflict(refused), ConflictKind::DoctorTime);
 }
@@ -293,9 +326,9 @@ async fn a_reschedule_may_overlap_its_own_old_time() {
 #[tokio::test]
 async fn a_reschedule_into_taken_time_keeps_the_old_time_and_writes_nothing() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
-    let appointment = visit(doctor, PatientId::new(), 0, 30);
-    let other = visit(doctor, PatientId::new(), 60, 30);
+    let doctor = known_doctor(&store).await;
+    let appointment = visit(doctor, known_patient(&store).await, 0, 30);
+    let other = visit(doctor, known_patient(&store).await, 60, 30);
     store.book(&appointment, Effects::default()).await.unwrap();
     store.book(&other, Effects::default()).await.unwrap();
 
@@ -309,7 +342,7 @@ async fn a_reschedule_into_taken_time_keeps_the_old_time_and_writes_nothing() {
         appointment
     );
     assert_no_effects(&store).await;
-    let old_time = visit(doctor, PatientId::new(), 0, 30);
+    let old_time = visit(doctor, known_patient(&store).await, 0, 30);
     let taken = store.book(&old_time, Effects::default()).await;
     assert_eq!(conflict(taken), ConflictKind::DoctorTime);
 }
@@ -317,7 +350,12 @@ async fn a_reschedule_into_taken_time_keeps_the_old_time_and_writes_nothing() {
 #[tokio::test]
 async fn a_stale_version_is_refused_and_writes_nothing() {
     let store = MemoryStore::new();
-    let appointment = visit(DoctorId::new(), PatientId::new(), 0, 30);
+    let appointment = visit(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        0,
+        30,
+    );
     store.book(&appointment, Effects::default()).await.unwrap();
 
     let mut update = cancelled(&appointment);
@@ -336,11 +374,11 @@ async fn a_stale_version_is_refused_and_writes_nothing() {
 #[tokio::test]
 async fn effects_with_a_stored_id_fail_the_whole_write() {
     let store = MemoryStore::new();
-    let patient = PatientId::new();
+    let patient = known_patient(&store).await;
     let entry = audit(patient, 0);
     store.append_audit(&entry).await.unwrap();
 
-    let appointment = visit(DoctorId::new(), patient, 0, 30);
+    let appointment = visit(known_doctor(&store).await, patient, 0, 30);
     let effects = Effects {
         audit: vec![entry],
         events: vec![event(0)],
@@ -373,7 +411,12 @@ fn completed(appointment: &Appointment) -> AppointmentUpdate {
 #[tokio::test]
 async fn a_first_diagnosis_completes_the_appointment_and_frees_its_time() {
     let store = MemoryStore::new();
-    let appointment = visit(DoctorId::new(), PatientId::new(), 0, 30);
+    let appointment = visit(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        0,
+        30,
+    );
     store.book(&appointment, Effects::default()).await.unwrap();
 
     let diagnosis = diagnosis_of(&appointment, 1);
@@ -400,7 +443,12 @@ async fn a_first_diagnosis_completes_the_appointment_and_frees_its_time() {
 #[tokio::test]
 async fn a_repeated_diagnosis_version_changes_nothing() {
     let store = MemoryStore::new();
-    let appointment = visit(DoctorId::new(), PatientId::new(), 0, 30);
+    let appointment = visit(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        0,
+        30,
+    );
     store.book(&appointment, Effects::default()).await.unwrap();
     let first = diagnosis_of(&appointment, 1);
     store
@@ -423,7 +471,12 @@ async fn a_repeated_diagnosis_version_changes_nothing() {
 #[tokio::test]
 async fn a_diagnosis_with_a_stale_completion_is_not_stored() {
     let store = MemoryStore::new();
-    let appointment = visit(DoctorId::new(), PatientId::new(), 0, 30);
+    let appointment = visit(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        0,
+        30,
+    );
     store.book(&appointment, Effects::default()).await.unwrap();
 
     let mut update = completed(&appointment);
@@ -439,7 +492,7 @@ async fn a_diagnosis_with_a_stale_completion_is_not_stored() {
 #[tokio::test]
 async fn care_needs_an_appointment_not_cancelled_before_it_began() {
     let store = MemoryStore::new();
-    let (doctor, patient) = (DoctorId::new(), PatientId::new());
+    let (doctor, patient) = (known_doctor(&store).await, known_patient(&store).await);
     let appointment = visit(doctor, patient, 0, 30);
     store.book(&appointment, Effects::default()).await.unwrap();
     assert!(store.has_care_relationship(doctor, patient).await.unwrap());
@@ -451,7 +504,7 @@ async fn care_needs_an_appointment_not_cancelled_before_it_began() {
         .unwrap();
 
     assert!(!store.has_care_relationship(doctor, patient).await.unwrap());
-    let stranger = DoctorId::new();
+    let stranger = known_doctor(&store).await;
     assert!(!store
         .has_care_relationship(stranger, patient)
         .await
@@ -461,7 +514,7 @@ async fn care_needs_an_appointment_not_cancelled_before_it_began() {
 async fn book_day(store: &MemoryStore, doctor: DoctorId, count: i64) -> Vec<Appointment> {
     let mut booked = Vec::new();
     for slot in 0..count {
-        let appointment = visit(doctor, PatientId::new(), slot * 30, 30);
+        let appointment = visit(doctor, known_patient(store).await, slot * 30, 30);
         store.book(&appointment, Effects::default()).await.unwrap();
         booked.push(appointment);
     }
@@ -495,7 +548,7 @@ fn doctor_query(doctor: DoctorId, ascending: bool) -> AppointmentQuery {
 #[tokio::test]
 async fn appointment_pages_cover_the_list_once_in_both_directions() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&store).await;
     let booked = book_day(&store, doctor, 7).await;
 
     let ascending = all_pages(&store, &doctor_query(doctor, true), 3).await;
@@ -510,7 +563,7 @@ async fn appointment_pages_cover_the_list_once_in_both_directions() {
 #[tokio::test]
 async fn a_full_last_page_has_no_cursor_and_limit_zero_means_one() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&store).await;
     book_day(&store, doctor, 4).await;
 
     let query = doctor_query(doctor, true);
@@ -526,7 +579,7 @@ async fn a_full_last_page_has_no_cursor_and_limit_zero_means_one() {
 #[tokio::test]
 async fn appointment_pages_respect_window_and_status() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&store).await;
     let booked = book_day(&store, doctor, 6).await;
     let update = cancelled(&booked[2]);
     store
@@ -549,7 +602,7 @@ async fn appointment_pages_respect_window_and_status() {
 #[tokio::test]
 async fn an_insert_before_the_cursor_does_not_repeat_items() {
     let store = MemoryStore::new();
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&store).await;
     let booked = book_day(&store, doctor, 4).await;
     let query = doctor_query(doctor, true);
     let first = store
@@ -557,7 +610,7 @@ async fn an_insert_before_the_cursor_does_not_repeat_items() {
         .await
         .unwrap();
 
-    let earlier = visit(doctor, PatientId::new(), -60, 30);
+    let earlier = visit(doctor, known_patient(&store).await, -60, 30);
     store.book(&earlier, Effects::default()).await.unwrap();
     let page = PageRequest {
         cursor: first.next_cursor,
@@ -571,7 +624,7 @@ async fn an_insert_before_the_cursor_does_not_repeat_items() {
 #[tokio::test]
 async fn a_malformed_cursor_is_an_invalid_cursor_error() {
     let store = MemoryStore::new();
-    let query = doctor_query(DoctorId::new(), true);
+    let query = doctor_query(known_doctor(&store).await, true);
 
     for cursor in ["nonsense", "2030-01-07T09:00:00Z|not-a-uuid", "|"] {
         let page = PageRequest {
@@ -590,7 +643,7 @@ async fn a_malformed_cursor_is_an_invalid_cursor_error() {
 #[tokio::test]
 async fn audit_pages_are_newest_first_and_filter_by_patient() {
     let store = MemoryStore::new();
-    let (ann, bob) = (PatientId::new(), PatientId::new());
+    let (ann, bob) = (known_patient(&store).await, known_patient(&store).await);
     for minute in 0..5 {
         store.append_audit(&audit(ann, minute)).await.unwrap();
         store.append_audit(&audit(bob, minute)).await.unwrap();
@@ -676,7 +729,7 @@ async fn a_taken_email_or_id_refuses_the_account() {
     };
 
     let email = store
-        .create_user(&same_email, effects_for(PatientId::new()))
+        .create_user(&same_email, effects_for(known_patient(&store).await))
         .await;
     assert_eq!(conflict(email), ConflictKind::Email);
     let id = store.create_user(&same_id, Effects::default()).await;
@@ -759,12 +812,17 @@ async fn a_gone_session_cannot_be_renewed_but_can_be_deleted() {
 async fn store_with_events(due_minutes: &[i64]) -> (MemoryStore, Vec<OutboxEvent>) {
     let store = MemoryStore::new();
     let events: Vec<_> = due_minutes.iter().map(|due| event(*due)).collect();
-    let entry = audit(PatientId::new(), 0);
+    let entry = audit(known_patient(&store).await, 0);
     let effects = Effects {
         audit: vec![entry],
         events: events.clone(),
     };
-    let appointment = visit(DoctorId::new(), PatientId::new(), 0, 30);
+    let appointment = visit(
+        known_doctor(&store).await,
+        known_patient(&store).await,
+        0,
+        30,
+    );
     store.book(&appointment, effects).await.unwrap();
     (store, events)
 }
@@ -854,15 +912,18 @@ async fn an_unknown_event_is_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_bookings_of_one_slot_let_exactly_one_win() {
     let store = Arc::new(MemoryStore::new());
-    let doctor = DoctorId::new();
+    let doctor = known_doctor(&*store).await;
 
-    let tasks = (0..64).map(|_| {
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
         let store = Arc::clone(&store);
-        let appointment = visit(doctor, PatientId::new(), 0, 30);
-        tokio::spawn(async move { store.book(&appointment, Effects::default()).await })
-    });
+        let appointment = visit(doctor, known_patient(&*store).await, 0, 30);
+        tasks.push(tokio::spawn(async move {
+            store.book(&appointment, Effects::default()).await
+        }));
+    }
     let mut results = Vec::new();
-    for task in tasks.collect::<Vec<_>>() {
+    for task in tasks {
         results.push(task.await.unwrap());
     }
 

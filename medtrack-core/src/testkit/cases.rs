@@ -9,13 +9,15 @@ use secrecy::ExposeSecret;
 use super::harness::{Harness, PASSWORD};
 use crate::clock::Clock as _;
 use crate::error::{BookingRefusal, ConflictKind, Entity, Error, StoreError};
-use crate::id::{AppointmentId, UserId};
+use crate::id::{AppointmentId, DoctorId, PatientId, UserId};
 use crate::model::{
-    AccountStatus, AppointmentStatus, AuditAction, AuditOutcome, Lease, ReportKind, Role, Session,
+    AccountStatus, Appointment, AppointmentStatus, AuditAction, AuditOutcome, Lease, ReportKind,
+    Role, Session,
 };
 use crate::schedule::{BookingRules, LocalInterval, Schedule, WeeklyHours};
 use crate::service::hash_token;
-use crate::store::{PageRequest, Store, UserFilter};
+use crate::store::{Effects, PageRequest, Store, UserFilter};
+use crate::text::ClinicalText;
 use crate::{
     AppointmentFilter, DiagnosisInput, NewAccount, PrescriptionInput, ReportInput, Settings,
 };
@@ -470,6 +472,72 @@ pub async fn booking_a_taken_slot_is_refused(store: Arc<dyn Store>) {
         .book_slots(&second, &doctor, Harness::at(1, 9, 30), 2)
         .await;
     assert_eq!(refusal(overlapping), BookingRefusal::SlotTaken);
+}
+
+/// A store refuses an appointment naming an account it does not hold, as `NotFound` for
+/// that account (the doctor's first), and stores nothing of it.
+pub async fn bookings_naming_unknown_accounts_are_not_found(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let doctor = Harness::doctor_id(&h.doctor().await);
+    let patient_principal = h.patient().await;
+    let patient = patient_principal.user_id().as_patient();
+    let start = Harness::at(1, 10, 0);
+    let visit = |doctor_id, patient_id| Appointment {
+        id: AppointmentId::new(),
+        doctor_id,
+        patient_id,
+        start,
+        end: start + Duration::minutes(30),
+        buffer_before_minutes: 0,
+        buffer_after_minutes: 0,
+        reason: ClinicalText::parse("Checking the store's references").unwrap(),
+        status: AppointmentStatus::Booked,
+        created_at: h.clock.now(),
+        updated_at: h.clock.now(),
+        cancelled_at: None,
+        version: 1,
+    };
+    let (stranger_doctor, stranger_patient) = (DoctorId::new(), PatientId::new());
+    let cases = [
+        (
+            visit(doctor, stranger_patient),
+            stranger_patient.to_string(),
+        ),
+        (visit(stranger_doctor, patient), stranger_doctor.to_string()),
+        (
+            visit(stranger_doctor, stranger_patient),
+            stranger_doctor.to_string(),
+        ),
+    ];
+
+    for (appointment, missing) in cases {
+        let refused = h.store.book(&appointment, Effects::default()).await;
+        match refused {
+            Err(StoreError::NotFound {
+                entity: Entity::User,
+                id,
+            }) => assert_eq!(id, missing),
+            other => panic!("expected NotFound for {missing}, got {other:?}"),
+        }
+        let stored = h.store.appointment(appointment.id).await;
+        assert!(
+            matches!(stored, Err(StoreError::NotFound { .. })),
+            "{stored:?}"
+        );
+    }
+    let free = h
+        .clinic
+        .free_slots(
+            &patient_principal,
+            doctor,
+            start,
+            start + Duration::hours(1),
+        )
+        .await;
+    assert!(
+        free.unwrap().iter().any(|slot| slot.start == start),
+        "the time stays free"
+    );
 }
 
 /// 64 patients racing for one slot: exactly one wins, 63 get `SlotTaken`.

@@ -42,6 +42,7 @@ macro_rules! conformance_tests {
             account_pages_are_ordered_and_complete,
             a_booked_slot_leaves_the_free_list,
             booking_a_taken_slot_is_refused,
+            bookings_naming_unknown_accounts_are_not_found,
             concurrent_bookings_of_one_slot_let_exactly_one_win,
             a_patient_cannot_overlap_appointments_with_two_doctors,
             concurrent_bookings_of_one_patient_across_doctors_let_one_win,

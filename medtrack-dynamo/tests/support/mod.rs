@@ -11,7 +11,7 @@ use medtrack_core::model::{
     AccountStatus, Appointment, AppointmentStatus, AuditAction, AuditEntry, AuditOutcome,
     DeliveryStatus, EventKind, NotificationText, OutboxEvent, PasswordHash, Recipient, Role, User,
 };
-use medtrack_core::store::{AppointmentUpdate, Effects, Store};
+use medtrack_core::store::{AccountStore, AppointmentUpdate, Effects, Store};
 use medtrack_core::text::{ClinicalText, Email, PersonName};
 use medtrack_dynamo::{DynamoSettings, DynamoStore};
 
@@ -59,6 +59,26 @@ pub async fn fresh_dynamo() -> DynamoStore {
 /// The same, as the trait object core works with.
 pub async fn fresh_store() -> Arc<dyn Store> {
     Arc::new(fresh_dynamo().await)
+}
+
+/// A doctor account stored in `store`, for appointments to refer to.
+pub async fn known_doctor<S: AccountStore + ?Sized>(store: &S) -> DoctorId {
+    known_account(store, Role::Doctor).await.as_doctor()
+}
+
+/// A patient account stored in `store`, for appointments to refer to.
+pub async fn known_patient<S: AccountStore + ?Sized>(store: &S) -> PatientId {
+    known_account(store, Role::Patient).await.as_patient()
+}
+
+async fn known_account<S: AccountStore + ?Sized>(store: &S, role: Role) -> UserId {
+    let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
+    let account = user(role, &email);
+    store
+        .create_user(&account, Effects::default())
+        .await
+        .expect("the account is stored");
+    account.id
 }
 
 /// A fixed instant in the future, on the five-minute grid.
