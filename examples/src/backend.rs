@@ -10,7 +10,9 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use medtrack_core::notify::{LogNotifier, Notifier};
 use medtrack_core::store::Store;
-use medtrack_dynamo::{load_aws_config, DynamoSettings, DynamoStore, SnsNotifier};
+use medtrack_dynamo::sdk::aws_config::SdkConfig;
+use medtrack_dynamo::sdk::sns::error::ProvideErrorMetadata;
+use medtrack_dynamo::{load_aws_config, sdk, DynamoSettings, DynamoStore, SnsNotifier};
 use medtrack_memory::MemoryStore;
 use medtrack_sqlite::SqliteStore;
 
@@ -21,7 +23,7 @@ pub enum BackendKind {
     Memory,
     /// A SQLite file (`--database`).
     Sqlite,
-    /// DynamoDB tables (`--table-prefix`) with notifications on SNS (`--topic-arn`).
+    /// A DynamoDB table (`--table-prefix`) with notifications on SNS (`--topic-arn`).
     Dynamo,
 }
 
@@ -51,7 +53,7 @@ pub struct BackendArgs {
     /// The SQLite database file (sqlite backend).
     #[arg(long, global = true, env = "MEDTRACK_DATABASE")]
     pub database: Option<PathBuf>,
-    /// The prefix of the DynamoDB table names (dynamo backend).
+    /// The prefix of the DynamoDB table's name, `<prefix>medtrack` (dynamo backend).
     #[arg(long, global = true, env = "MEDTRACK_TABLE_PREFIX")]
     pub table_prefix: Option<String>,
     /// The SNS topic notifications are published to (dynamo backend).
@@ -136,7 +138,26 @@ async fn open_dynamo(args: &BackendArgs) -> Result<(DynamoStore, SnsNotifier), B
         .create_tables()
         .await
         .map_err(|err| opening_failed("dynamo", err))?;
+    check_topic(&aws, topic).await?;
     Ok((store, SnsNotifier::new(&aws, topic.as_str())))
+}
+
+/// Asks SNS about the topic, so a wrong ARN stops the program at start instead of leaving
+/// every notification pending.
+async fn check_topic(aws: &SdkConfig, topic: &str) -> Result<(), BackendError> {
+    sdk::sns::Client::new(aws)
+        .get_topic_attributes()
+        .topic_arn(topic)
+        .send()
+        .await
+        .map_err(|err| {
+            let reason = err.message().map_or_else(|| err.to_string(), str::to_owned);
+            BackendError::Open {
+                backend: "dynamo",
+                source: format!("the SNS topic {topic} cannot be reached: {reason}").into(),
+            }
+        })?;
+    Ok(())
 }
 
 fn opening_failed(
